@@ -1,0 +1,43 @@
+"""minigrad: a tape-based reverse-mode autograd engine over NumPy.
+
+import minigrad as mg
+x = mg.Tensor([[1.0, 2.0]], requires_grad=True)
+w = mg.randn(2, 3, requires_grad=True)
+loss = (x @ w).tanh().sum()
+loss.backward()
+x.grad   # ndarray of x's shape
+"""
+
+from . import ops
+from .anomaly import AnomalyError, detect_anomaly
+from .autograd import (
+    BackwardError,
+    enable_grad,
+    grad,
+    is_grad_enabled,
+    live_nodes,
+    no_grad,
+    set_grad_enabled,
+)
+from .dtypes import get_default_dtype, set_default_dtype
+from .factories import (
+    arange,
+    eye,
+    full,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .function import Function
+from .functional import cat, concatenate, maximum, minimum, stack, where
+from .random import manual_seed
+from .tensor import ShapeError, Tensor
+
+float32 = "float32"
+float64 = "float64"
+
+__version__ = "0.1.0"

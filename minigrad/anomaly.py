@@ -1,0 +1,71 @@
+"""`detect_anomaly`: stop at the first NaN or infinity, naming the op and the line that made it."""
+
+from __future__ import annotations
+
+import traceback
+
+import numpy as np
+
+from . import autograd
+
+
+class AnomalyError(RuntimeError):
+    """A forward or backward op produced a NaN or an infinity under `detect_anomaly`."""
+
+
+def _is_finite(array) -> bool:
+    return array is None or array.dtype.kind != "f" or bool(np.isfinite(array).all())
+
+
+def _user_frames() -> list:
+    """The forward's call stack without minigrad's own frames, innermost last."""
+    return [
+        frame
+        for frame in traceback.extract_stack()
+        if "/minigrad/" not in frame.filename.replace("\\", "/")
+    ]
+
+
+def _where(frames: list) -> str:
+    if not frames:
+        return "an unknown line"
+    frame = frames[-1]
+    return f"{frame.filename}:{frame.lineno} ({frame.line})"
+
+
+class detect_anomaly:
+    """Context manager: in its scope a NaN or infinity raises `AnomalyError` at the op that made it.
+
+    Forward values are checked as each op runs; in backward, each VJP's gradients are checked and
+    the error names the op, its input shapes and the user's line that created it in the forward.
+    It slows every op down; use it to debug, not to train.
+    """
+
+    def __enter__(self):
+        autograd.add_watcher(self)
+        return self
+
+    def __exit__(self, *exc_info):
+        autograd.remove_watcher(self)
+        return False
+
+    def on_forward(self, op, arrays, params, out, node) -> None:
+        frames = _user_frames()
+        if node is not None:
+            node.info = frames
+        if not _is_finite(out):
+            shapes = ", ".join(str(np.shape(a)) for a in arrays)
+            raise AnomalyError(
+                f"{op.name} produced a non-finite value in the forward pass (inputs of shapes "
+                f"{shapes}), at {_where(frames)}"
+            )
+
+    def on_backward(self, node, grad, input_grads) -> None:
+        for index, input_grad in enumerate(input_grads):
+            values = getattr(input_grad, "data", input_grad)
+            if not _is_finite(values):
+                shapes = ", ".join(str(getattr(p, "shape", "constant")) for p in node.parents)
+                raise AnomalyError(
+                    f"{node.name()} returned a non-finite gradient for input {index} (inputs of "
+                    f"shapes {shapes}); the op was created at {_where(node.info or [])}"
+                )

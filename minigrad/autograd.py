@@ -1,0 +1,471 @@
+"""The tape: graph nodes, grad mode, and the reverse-mode backward walk.
+
+Every differentiable op that sees an input requiring grad records one `Node`: the op, its
+parents (the nodes that produced its inputs, or the leaf tensors themselves), the saved arrays its
+vector-Jacobian product needs, and a sequence number from one global counter. Because an input is
+always created before the op that consumes it, walking the reachable nodes in decreasing sequence
+number is a valid reverse topological order: `backward` needs no recursion and no sort beyond
+that one key, so a chain of 100,000 ops is as easy as a chain of ten.
+
+A node holds its inputs' nodes, never its output tensor, so the graph has no reference cycles and
+is freed by reference counting the moment the last tensor of it is dropped.
+
+Interface read by `viz`, `trace` and `gradcheck` (and nothing else outside this file):
+`Node.op` (the primitive class, with `.name`), `Node.parents`, `Node.saved`, `Node.out`,
+`Node.params`, `Node.shape`, `Node.dtype`, `Node.seq`, `graph_nodes(root)`, `add_watcher` and
+`remove_watcher`.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import itertools
+from typing import Callable, Iterable
+
+import numpy as np
+
+_sequence = itertools.count()
+_grad_enabled = True
+_watchers: tuple = ()
+
+
+class _Freed:
+    """Marks a node whose saved buffers were released by a backward without retain_graph."""
+
+    def __repr__(self) -> str:
+        return "<freed>"
+
+
+FREED = _Freed()
+
+
+class Node:
+    """One recorded op on the tape (what PyTorch calls a `grad_fn`)."""
+
+    __slots__ = (
+        "op",
+        "parents",
+        "saved",
+        "out",
+        "params",
+        "seq",
+        "shape",
+        "dtype",
+        "hooks",
+        "info",
+    )
+
+    def __init__(self, op, parents, saved, out, params, shape, dtype):
+        self.op = op
+        self.parents = parents  # per input: Node, leaf Tensor requiring grad, or None (constant)
+        self.saved = saved  # input arrays if op.saves_inputs, else None; FREED after backward
+        self.out = out  # output array if op.saves_output
+        self.params = params
+        self.seq = next(_sequence)
+        self.shape = shape
+        self.dtype = dtype
+        self.hooks = None
+        self.info = None  # forward traceback, kept only under detect_anomaly
+
+    def name(self) -> str:
+        return f"{self.op.name}Backward"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+# ---------------------------------------------------------------------------------------------
+# grad mode
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops record nodes on the tape now."""
+    return _grad_enabled
+
+
+def _set_grad_enabled(mode: bool) -> None:
+    global _grad_enabled
+    _grad_enabled = bool(mode)
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode for its scope, then restores it."""
+
+    mode = True
+
+    def __enter__(self):
+        self._previous = _grad_enabled
+        _set_grad_enabled(self.mode)
+        return self
+
+    def __exit__(self, *exc_info):
+        _set_grad_enabled(self._previous)
+        return False
+
+    def __call__(self, func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Ops in this scope record nothing: use for evaluation and in-place parameter updates."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Turn recording back on inside a `no_grad` scope."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Set grad mode to `mode` for the scope (or, called plainly, from now on)."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self._previous = _grad_enabled
+        _set_grad_enabled(mode)
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, func: Callable) -> Callable:
+        mode = self.mode
+        _set_grad_enabled(self._previous)
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+# ---------------------------------------------------------------------------------------------
+# watchers: the tracer and anomaly detection observe ops through this one hook
+
+
+def add_watcher(watcher) -> None:
+    """Register an object with `on_forward(op, arrays, params, out, node)` and
+    `on_backward(node, grad, input_grads)`; called for every op while registered."""
+    global _watchers
+    _watchers = _watchers + (watcher,)
+
+
+def remove_watcher(watcher) -> None:
+    global _watchers
+    _watchers = tuple(w for w in _watchers if w is not watcher)
+
+
+def watchers() -> tuple:
+    return _watchers
+
+
+# ---------------------------------------------------------------------------------------------
+# graph inspection
+
+
+def graph_nodes(root_node: Node | None) -> list[Node]:
+    """Every node reachable from `root_node`, in tape order reversed (the order backward runs)."""
+    if root_node is None:
+        return []
+    seen = {root_node}
+    stack = [root_node]
+    while stack:
+        for parent in stack.pop().parents:
+            if type(parent) is Node and parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return sorted(seen, key=_by_sequence, reverse=True)
+
+
+def _by_sequence(node: Node) -> int:
+    return node.seq
+
+
+def live_nodes() -> int:
+    """How many graph nodes are alive now.
+
+    A count that grows across training steps means a graph is being kept alive, usually by
+    accumulating a loss tensor (`total_loss += loss`) instead of its value (`loss.item()`).
+    """
+    return sum(1 for obj in gc.get_objects() if type(obj) is Node)
+
+
+# ---------------------------------------------------------------------------------------------
+# the backward walk
+
+
+def unbroadcast(grad, shape: tuple):
+    """Sum `grad` over the axes that broadcasting added or stretched, so it has `shape`.
+
+    Works on ndarrays and on Tensors (for create_graph), since both have the same `.sum`.
+    """
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad
+
+
+class BackwardError(RuntimeError):
+    """A backward pass that cannot run (freed graph, bad root)."""
+
+
+def run_backward(
+    roots: list,
+    root_grads: list,
+    retain_graph: bool,
+    create_graph: bool,
+    capture: dict | None = None,
+) -> dict:
+    """Propagate `root_grads` from `roots` (tensors) back through the tape.
+
+    With `capture=None` leaf gradients accumulate into `.grad`. Otherwise `capture` maps the nodes
+    or leaf tensors whose gradients are wanted to None, and they are filled in and returned
+    (`.grad` untouched), which is what `grad()` uses.
+    """
+    from .tensor import Tensor, wrap
+
+    grads: dict = {}
+    leaf_grads: dict = {}
+    owned: set = set()
+    root_nodes = []
+    for root, grad in zip(roots, root_grads):
+        if create_graph:
+            grad = wrap(grad, None)
+        target = root.grad_fn if root.grad_fn is not None else root
+        _accumulate(leaf_grads if target is root else grads, target, grad, owned, create_graph)
+        if target is not root:
+            root_nodes.append(target)
+
+    for node in _walk_order(root_nodes):
+        grad = grads.pop(node, None)
+        if node.saved is FREED:
+            raise BackwardError(
+                f"trying to backward through the graph a second time ({node.name()} has already "
+                "released its saved values); call backward(retain_graph=True) the first time if "
+                "you need to backward through it again"
+            )
+        if grad is None:
+            _release(node, retain_graph)
+            continue
+        if node.hooks is not None:
+            grad = _run_hooks(node.hooks, grad)
+        if capture is not None and node in capture:
+            capture[node] = grad
+        input_grads = _node_vjp(node, grad, create_graph, Tensor, wrap)
+        if _watchers:
+            for watcher in _watchers:
+                watcher.on_backward(node, grad, input_grads)
+        _release(node, retain_graph)
+        for parent, input_grad in zip(node.parents, input_grads):
+            if parent is None or input_grad is None:
+                continue
+            if type(parent) is Node:
+                input_grad = _conform(input_grad, parent.shape, parent.dtype, create_graph)
+                _accumulate(grads, parent, input_grad, owned, create_graph)
+            else:
+                data = parent.data
+                input_grad = _conform(input_grad, data.shape, data.dtype, create_graph)
+                _accumulate(leaf_grads, parent, input_grad, owned, create_graph)
+
+    if capture is not None:
+        for leaf, grad in leaf_grads.items():
+            if leaf in capture:
+                capture[leaf] = _run_hooks(leaf._hooks, grad) if leaf._hooks else grad
+        return capture
+    _store_leaf_grads(leaf_grads, owned)
+    return {}
+
+
+def _walk_order(root_nodes: list) -> list:
+    if len(root_nodes) == 1:
+        return graph_nodes(root_nodes[0])
+    seen: dict = {}
+    for root in root_nodes:
+        for node in graph_nodes(root):
+            seen[node] = None
+    return sorted(seen, key=_by_sequence, reverse=True)
+
+
+def _node_vjp(node: Node, grad, create_graph: bool, tensor_type, wrap) -> tuple:
+    needs = tuple(parent is not None for parent in node.parents)
+    if not create_graph:
+        return node.op.vjp(grad, node.out, node.saved, needs, *node.params)
+    # Differentiable backward: run the same VJP on Tensors wired into the graph, so its ops
+    # record nodes of their own.
+    saved = node.saved
+    if saved is not None:
+        saved = tuple(
+            parent
+            if isinstance(parent, tensor_type)
+            else (wrap(array, parent) if parent else array)
+            for parent, array in zip(node.parents, saved)
+        )
+    out = wrap(node.out, node) if node.out is not None else None
+    with enable_grad():
+        return node.op.vjp(grad, out, saved, needs, *node.params)
+
+
+def _conform(grad, shape: tuple, dtype, create_graph: bool):
+    """Bring an input's gradient to that input's exact shape and dtype."""
+    if grad.shape != shape:
+        grad = unbroadcast(grad, shape)
+        if grad.shape != shape:
+            grad = grad.reshape(shape)
+    if not create_graph and grad.dtype != dtype:
+        grad = grad.astype(dtype)
+    return grad
+
+
+def _accumulate(table: dict, key, grad, owned: set, create_graph: bool) -> None:
+    current = table.get(key)
+    if current is None:
+        table[key] = grad
+    elif create_graph:
+        table[key] = current + grad
+    elif key in owned:
+        # `current` was allocated by an earlier sum in this walk, so adding in place is safe.
+        np.add(current, grad, out=current)
+    else:
+        table[key] = current + grad
+        owned.add(key)
+
+
+def _release(node: Node, retain_graph: bool) -> None:
+    if not retain_graph:
+        node.saved = FREED
+        node.out = None
+        node.params = ()
+
+
+def _run_hooks(hooks: list, grad):
+    for hook in hooks:
+        replacement = hook(grad)
+        if replacement is not None:
+            # A hook may answer with a Tensor; outside create_graph the walk carries ndarrays.
+            if hasattr(replacement, "grad_fn") and not hasattr(grad, "grad_fn"):
+                replacement = replacement.data
+            grad = replacement
+    return grad
+
+
+def _store_leaf_grads(leaf_grads: dict, owned: set) -> None:
+    handed_out: set = set()
+    for leaf, grad in leaf_grads.items():
+        if leaf._hooks:
+            grad = _run_hooks(leaf._hooks, grad)
+        if hasattr(grad, "grad_fn"):  # create_graph: .grad keeps the values, as an ndarray
+            grad = grad.data
+        if leaf.grad is not None:
+            leaf.grad += grad
+            continue
+        # A VJP may pass one array on to several inputs, or hand out a view; .grad must own its
+        # buffer so the next backward can add into it in place without touching anyone else's.
+        if leaf not in owned and (
+            type(grad) is not np.ndarray
+            or grad.base is not None
+            or not grad.flags.writeable
+            or id(grad) in handed_out
+        ):
+            grad = np.array(grad, dtype=leaf.data.dtype)
+        handed_out.add(id(grad))
+        leaf.grad = grad
+
+
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple:
+    """Gradients of `outputs` with respect to `inputs`, as a tuple of Tensors; `.grad` is untouched.
+
+    With `create_graph=True` the backward pass is itself recorded, so the returned gradients can be
+    differentiated again (Hessian-vector products, gradient penalties).
+    """
+    from .tensor import Tensor, wrap
+
+    outputs = _as_tuple(outputs, "outputs")
+    inputs = _as_tuple(inputs, "inputs")
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    grad_outputs = _as_tuple(grad_outputs, "grad_outputs", allow_none=True)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for tensor in inputs:
+        if not tensor.requires_grad:
+            raise BackwardError(f"an input of shape {tensor.shape} does not require grad")
+    root_grads = [root_gradient(out, g) for out, g in zip(outputs, grad_outputs)]
+    keys = [t.grad_fn if t.grad_fn is not None else t for t in inputs]
+    capture = run_backward(
+        list(outputs),
+        root_grads,
+        retain_graph=create_graph if retain_graph is None else retain_graph,
+        create_graph=create_graph,
+        capture={key: None for key in keys},
+    )
+    results = []
+    for index, (tensor, key) in enumerate(zip(inputs, keys)):
+        value = capture[key]
+        if value is None:
+            if not allow_unused:
+                raise BackwardError(
+                    f"input {index} (shape {tensor.shape}) is not reachable from the outputs; "
+                    "pass allow_unused=True to get None for it"
+                )
+            results.append(None)
+        elif isinstance(value, Tensor):
+            results.append(value)
+        else:
+            results.append(wrap(np.array(value, dtype=tensor.dtype), None))
+    return tuple(results)
+
+
+def root_gradient(root, gradient) -> np.ndarray:
+    """The gradient that seeds backward at `root`: ones for a scalar, else the given one."""
+    if not root.requires_grad:
+        raise BackwardError(
+            f"backward from a tensor of shape {root.shape} that does not require grad and has no "
+            "grad_fn: nothing in its graph requires grad"
+        )
+    if gradient is None:
+        if root.data.size != 1:
+            raise BackwardError(
+                f"backward() from a non-scalar tensor of shape {root.shape} needs `gradient`, an "
+                "array of that shape (the vector in the vector-Jacobian product)"
+            )
+        return np.ones(root.shape, dtype=root.dtype)
+    gradient = np.array(getattr(gradient, "data", gradient), dtype=root.dtype)
+    if gradient.shape != root.shape:
+        raise BackwardError(
+            f"gradient has shape {gradient.shape}, but the tensor it seeds has shape {root.shape}"
+        )
+    return gradient
+
+
+def _as_tuple(value, what: str, allow_none: bool = False) -> tuple:
+    from .tensor import Tensor
+
+    if isinstance(value, Tensor) or (allow_none and value is None):
+        return (value,)
+    if isinstance(value, Iterable):
+        return tuple(value)
+    raise TypeError(f"{what} must be a Tensor or a sequence of Tensors, got {type(value).__name__}")
+
+
+def backward(tensor, gradient=None, retain_graph: bool = False, create_graph: bool = False) -> None:
+    """Accumulate d tensor / d leaf into every reachable leaf's `.grad`."""
+    seed = root_gradient(tensor, gradient)
+    run_backward([tensor], [seed], retain_graph or create_graph, create_graph)

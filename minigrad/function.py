@@ -1,0 +1,76 @@
+"""Custom differentiable functions: subclass `Function`, write `forward` and `backward`.
+
+    class Cube(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 3 * x ** 2
+
+    y = Cube.apply(t)
+
+`forward` and `backward` work on ndarrays. A custom Function's backward is not itself recorded,
+so it is differentiable once; check it with `mg.gradcheck`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .tensor import Tensor, apply
+
+
+class Context:
+    """What `forward` leaves for `backward`: saved arrays and which inputs need gradients."""
+
+    def __init__(self, needs_input_grad: tuple):
+        self.needs_input_grad = needs_input_grad
+        self.saved_tensors: tuple = ()
+
+    def save_for_backward(self, *arrays) -> None:
+        self.saved_tensors = arrays
+
+
+class _CustomOp:
+    """Adapts a Function subclass to the op interface of `minigrad.ops`."""
+
+    saves_inputs = False
+    saves_output = False
+
+    def __init__(self, function: type):
+        self.function = function
+        self.name = function.__name__
+
+    def forward(self, *arrays_and_context):
+        *arrays, context = arrays_and_context
+        return self.function.forward(context, *arrays)
+
+    def vjp(self, g, out, inputs, needs, context):
+        grads = self.function.backward(context, g if isinstance(g, np.ndarray) else g.data)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        if len(grads) != len(needs):
+            raise RuntimeError(
+                f"{self.name}.backward returned {len(grads)} gradients for {len(needs)} inputs"
+            )
+        return tuple(
+            None if grad is None or not needed else np.asarray(getattr(grad, "data", grad))
+            for grad, needed in zip(grads, needs)
+        )
+
+
+class Function:
+    """Base class for a user-defined op with a hand-written backward (as `torch.autograd.Function`)."""
+
+    @classmethod
+    def apply(cls, *inputs) -> Tensor:
+        for method in ("forward", "backward"):
+            if not callable(getattr(cls, method, None)):
+                raise TypeError(f"{cls.__name__} must define a static {method}(ctx, ...)")
+        op = cls.__dict__.get("_op") or _CustomOp(cls)
+        cls._op = op
+        needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
+        return apply(op, inputs, (Context(needs),))

@@ -1,0 +1,245 @@
+"""Composites built from the primitives in `ops`: selection, joining, statistics, dropout, losses.
+
+Each is differentiable (twice, where its primitives are) because it is made of recorded ops.
+`nn.functional` re-exports these under PyTorch's names.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ops
+from .random import generator
+from .tensor import Tensor, _normalize_axis, apply, wrap
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _tensor(value) -> Tensor:
+    return value if isinstance(value, Tensor) else Tensor(value)
+
+
+def _condition(condition) -> np.ndarray:
+    values = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if values.dtype != np.bool_:
+        raise TypeError(f"where() needs a bool condition, got dtype {values.dtype}")
+    return values
+
+
+def where(condition, a, b) -> Tensor:
+    """a where `condition` holds, else b (broadcasting all three); gradient flows to the pick."""
+    return apply(ops.Where, (_condition(condition), a, b))
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise max; on ties the gradient is split evenly between a and b."""
+    return apply(ops.Maximum, (_tensor(a), _tensor(b)))
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise min; on ties the gradient is split evenly between a and b."""
+    return apply(ops.Minimum, (_tensor(a), _tensor(b)))
+
+
+def concatenate(tensors, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (`torch.cat`)."""
+    tensors = [_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("concatenate needs at least one tensor")
+    first = tensors[0]
+    axis = _normalize_axis(axis, first.ndim)[0]
+    for t in tensors[1:]:
+        if t.ndim != first.ndim or any(
+            i != axis and n != m for i, (n, m) in enumerate(zip(t.shape, first.shape))
+        ):
+            raise ValueError(
+                f"concatenate along axis {axis}: shapes {first.shape} and {t.shape} must agree "
+                "in every other dimension"
+            )
+    return apply(ops.Concatenate, tuple(tensors), (axis,))
+
+
+cat = concatenate
+
+
+def stack(tensors, axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis."""
+    tensors = [_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack needs at least one tensor")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f"stack needs tensors of one shape, got {sorted(shapes)}")
+    return concatenate([t.unsqueeze(axis) for t in tensors], axis)
+
+
+def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
+    """Variance sum (x - mean)^2 / (n - correction); correction=1 (unbiased) as in PyTorch,
+    correction=0 for NumPy's population variance (lecture 001, 'Expectation and variance')."""
+    axes = _normalize_axis(axis, x.ndim)
+    count = x.size if axes is None else int(np.prod([x.shape[i] for i in axes]))
+    deviation = x - x.mean(axis=axes, keepdims=True)
+    return (deviation * deviation).sum(axis=axes, keepdims=keepdims) / max(count - correction, 0)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ W + b with W of shape (in_features, out_features): the lectures' x^T W."""
+    if x.shape[-1:] != weight.shape[:1]:
+        raise ValueError(
+            f"linear: input has {x.shape[-1] if x.ndim else 'no'} features in its last dimension "
+            f"(shape {x.shape}) but the weight expects {weight.shape[0]} (weight shape "
+            f"{weight.shape})"
+        )
+    return apply(ops.Linear, (x, weight, bias))
+
+
+# ---- activations ------------------------------------------------------------------------------
+
+
+def relu(x: Tensor) -> Tensor:
+    return x.relu()
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return x.leaky_relu(negative_slope)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return x.sigmoid()
+
+
+def tanh(x: Tensor) -> Tensor:
+    return x.tanh()
+
+
+def softplus(x: Tensor) -> Tensor:
+    return x.softplus()
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    return x.softmax(axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    return x.log_softmax(axis)
+
+
+# ---- dropout ----------------------------------------------------------------------------------
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inverted: bool = True) -> Tensor:
+    """Zero each element with probability p (mask from the engine RNG).
+
+    Lecture 001, 'Dropout': a unit kept with probability 1 - p has E[mask * x] = (1 - p) x, so
+    train and test outputs differ in expectation unless one side rescales. `inverted=True`
+    (PyTorch's rule, the lecture's 'correct solution') scales kept units by 1/(1 - p) in training
+    and leaves evaluation alone; `inverted=False` is the lecture's other rule: no scaling in
+    training, multiply by (1 - p) at evaluation. Both give the same expected output.
+    """
+    if not 0 <= p < 1:
+        raise ValueError(f"dropout probability must be in [0, 1), got p={p}")
+    if not training:
+        return x if inverted or p == 0 else x * (1 - p)
+    if p == 0:
+        return x
+    keep = generator().random(x.shape) >= p
+    scale = 1 / (1 - p) if inverted else 1.0
+    return x * (keep * np.asarray(scale, dtype=x.dtype))
+
+
+# ---- losses -----------------------------------------------------------------------------------
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _check_same_shape(name: str, input: Tensor, target) -> None:
+    if tuple(input.shape) != tuple(np.shape(target.data if isinstance(target, Tensor) else target)):
+        raise ValueError(
+            f"{name}: input shape {input.shape} and target shape "
+            f"{np.shape(getattr(target, 'data', target))} must be equal (no silent broadcast)"
+        )
+
+
+def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Mean squared error (input - target)^2, averaged (or summed) over every element."""
+    _check_reduction(reduction)
+    _check_same_shape("mse_loss", input, target)
+    difference = input - target
+    return _reduce(difference * difference, reduction)
+
+
+def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """-(y log p + (1 - y) log(1 - p)) for probabilities p; each log is clamped at -100, as
+    PyTorch does, so p = 0 or 1 gives a finite loss."""
+    _check_reduction(reduction)
+    _check_same_shape("binary_cross_entropy", input, target)
+    log_p = input.log().clip(min=-100)
+    log_not_p = (1 - input).log().clip(min=-100)
+    return _reduce(-(target * log_p + (1 - target) * log_not_p), reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """BCE on logits x: softplus(x) - x y = -(y log sigma(x) + (1 - y) log(1 - sigma(x))),
+    stable for any x; its gradient is sigma(x) - y (logistic regression, lecture 003)."""
+    _check_reduction(reduction)
+    _check_same_shape("binary_cross_entropy_with_logits", input, target)
+    return _reduce(input.softplus() - input * target, reduction)
+
+
+def _class_targets(name: str, input: Tensor, target) -> np.ndarray:
+    labels = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(
+            f"{name}: target must hold integer class indices, got dtype {labels.dtype} "
+            "(cast with .astype(int) if the values are whole numbers)"
+        )
+    if input.ndim != 2 or labels.shape != input.shape[:1]:
+        raise ValueError(
+            f"{name}: expected input of shape (N, C) and target of shape (N,), got input "
+            f"{input.shape} and target {labels.shape}"
+        )
+    classes = input.shape[1]
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise IndexError(
+            f"{name}: target holds class {labels.min() if labels.min() < 0 else labels.max()} "
+            f"but input has {classes} classes (0..{classes - 1})"
+        )
+    return labels.astype(np.intp, copy=False)
+
+
+def cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """-log softmax(logits)[target], from logits (N, C) and integer labels (N,), fused and stable:
+    the gradient is softmax(logits) - onehot(target), formed in one pass."""
+    _check_reduction(reduction)
+    labels = _class_targets("cross_entropy", input, target)
+    return apply(ops.SoftmaxCrossEntropy, (input, labels), (reduction,))
+
+
+def nll_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """-input[n, target[n]] for log-probabilities input (N, C), e.g. from log_softmax."""
+    _check_reduction(reduction)
+    labels = _class_targets("nll_loss", input, target)
+    return _reduce(-input[np.arange(len(labels)), labels], reduction)
+
+
+def one_hot_like(logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """An array shaped and typed like `logits` with 1 at each row's target class."""
+    encoded = np.zeros_like(logits)
+    encoded[np.arange(len(target)), target] = 1
+    return encoded
+
+
+def detached(value) -> Tensor:
+    """A constant Tensor holding `value`'s data."""
+    return wrap(np.asarray(getattr(value, "data", value)), None)

@@ -1,0 +1,25 @@
+"""The one engine random number generator.
+
+Factories (`randn`, `rand`), `nn.init`, dropout masks and `DataLoader` shuffling all draw from the
+generator returned by `generator()`, so `manual_seed(n)` makes a whole run reproducible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_generator = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed the engine RNG (as `torch.manual_seed`) and return it."""
+    global _generator
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"manual_seed expects an int, got {type(seed).__name__}")
+    _generator = np.random.default_rng(int(seed))
+    return _generator
+
+
+def generator() -> np.random.Generator:
+    """The engine RNG every random draw in minigrad goes through."""
+    return _generator

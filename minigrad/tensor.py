@@ -1,0 +1,594 @@
+"""Tensor: an ndarray with a place on the tape. Thin by design: every method dispatches to an op."""
+
+from __future__ import annotations
+
+import numbers
+import weakref
+
+import numpy as np
+
+from . import autograd, ops
+from .autograd import Node
+from .dtypes import get_default_dtype
+
+
+class ShapeError(ValueError):
+    """Operands whose shapes do not fit together (broadcasting, matmul, reshape)."""
+
+
+def wrap(data: np.ndarray, node: Node | None) -> Tensor:
+    """A Tensor around `data` produced by `node` (None for a constant), with no checks or copies."""
+    tensor = Tensor.__new__(Tensor)
+    tensor.data = data
+    tensor.grad = None
+    tensor.requires_grad = node is not None
+    tensor.grad_fn = node
+    tensor._hooks = None
+    tensor.name = None
+    return tensor
+
+
+def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
+    """Run `op` on `inputs` (Tensors, ndarrays, numbers or None) and record it on the tape.
+
+    This is the one place op results are made, so its speed is the engine's per-op overhead.
+    """
+    arrays = []
+    parents = []
+    recording = False
+    for value in inputs:
+        if type(value) is Tensor:
+            arrays.append(value.data)
+            if value.requires_grad:
+                recording = True
+                parents.append(value.grad_fn or value)
+            else:
+                parents.append(None)
+        else:
+            arrays.append(value)
+            parents.append(None)
+    try:
+        out = op.forward(*arrays, *params)
+    except ValueError as error:
+        raise _shape_error(op, arrays, error) from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    node = None
+    if recording and autograd._grad_enabled:
+        node = Node(
+            op,
+            tuple(parents),
+            tuple(arrays) if op.saves_inputs else None,
+            out if op.saves_output else None,
+            params,
+            out.shape,
+            out.dtype,
+        )
+    if autograd._watchers:
+        for watcher in autograd._watchers:
+            watcher.on_forward(op, arrays, params, out, node)
+    return wrap(out, node)
+
+
+def _shape_error(op, arrays: list, error: ValueError) -> ShapeError:
+    shapes = " and ".join(str(np.shape(a)) for a in arrays if a is not None)
+    return ShapeError(f"{op.name}: operands of shapes {shapes} do not fit together ({error})")
+
+
+def _operand(value, like: Tensor):
+    """A binary op's other operand: Tensors pass through; numbers stay Python numbers (so a
+    float32 tensor times 2.0 stays float32); sequences and ndarrays become arrays. Integer or bool
+    arrays next to a floating tensor take its dtype, as in PyTorch."""
+    if type(value) is Tensor or isinstance(value, numbers.Number):
+        return value
+    if isinstance(value, Tensor):
+        return value
+    array = np.asarray(value)
+    if array.dtype.kind in "iub" and like.data.dtype.kind == "f":
+        array = array.astype(like.data.dtype)
+    elif array.dtype == np.float64 and not isinstance(value, np.ndarray):
+        array = array.astype(get_default_dtype())
+    return array
+
+
+def _binary(op, a, b) -> Tensor:
+    if type(a) is Tensor and type(b) is Tensor:
+        if a.data.dtype != b.data.dtype:
+            a, b = _promote(a, b)
+        return apply(op, (a, b))
+    if type(a) is Tensor:
+        return apply(op, (a, _operand(b, a)))
+    return apply(op, (_operand(a, b), b))
+
+
+def _promote(a: Tensor, b: Tensor) -> tuple:
+    """Mixed dtypes: an integer/bool tensor takes the floating one's dtype (PyTorch's rule)."""
+    kind_a, kind_b = a.data.dtype.kind, b.data.dtype.kind
+    if kind_a == "f" and kind_b != "f":
+        return a, b.to(a.dtype)
+    if kind_b == "f" and kind_a != "f":
+        return a.to(b.dtype), b
+    return a, b
+
+
+def _normalize_axis(axis, ndim: int):
+    """None, or a sorted tuple of non-negative axes; out-of-range axes raise with the ndim."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    normalized = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise IndexError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+        normalized.append(int(a) % max(ndim, 1))
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"axis {axis} repeats a dimension")
+    return tuple(sorted(normalized))
+
+
+def _shape_args(shape: tuple) -> tuple:
+    """Accept shapes as varargs or as one tuple/list: f(2, 3) == f((2, 3))."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(n) for n in shape)
+
+
+def _index_value(index):
+    """Tensors inside an index become their arrays; lists become integer or bool arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, list):
+        return np.asarray(index)
+    if isinstance(index, tuple):
+        return tuple(_index_value(part) for part in index)
+    return index
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it, for reverse-mode autodiff.
+
+    `Tensor(data, requires_grad=False, dtype=None)`: data may be a number, a nested list, an
+    ndarray or a Tensor. Python numbers and lists become the default dtype (float32); a floating
+    ndarray keeps its dtype (float64 stays float64).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_hooks", "name", "__weakref__")
+    # ndarray (op) Tensor defers to Tensor's reflected operators instead of looping elementwise.
+    __array_ufunc__ = None
+    __hash__ = object.__hash__
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+        self.data = _to_array(data, dtype)
+        self.grad = None
+        self.grad_fn = None
+        self._hooks = None
+        self.name = name
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ---- attributes ---------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def T(self) -> Tensor:
+        return self.transpose()
+
+    @property
+    def mT(self) -> Tensor:
+        """Transpose of the last two axes (matrix transpose over any batch dimensions)."""
+        axes = list(range(self.ndim))
+        axes[-2:] = axes[-1], axes[-2]
+        return self.transpose(*axes)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if not self.is_leaf:
+            raise RuntimeError("requires_grad can only be changed on leaf tensors (no grad_fn)")
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"only floating-point tensors can require grad, got dtype {self.data.dtype}; "
+                "convert first, e.g. Tensor(data, dtype='float32')"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self) -> float:
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def detach(self) -> Tensor:
+        """The same values, cut from the graph (shares memory, as in PyTorch)."""
+        return wrap(self.data, None)
+
+    def to(self, dtype) -> Tensor:
+        """A copy in another dtype; differentiable between floating dtypes."""
+        dtype = np.dtype(dtype)
+        if dtype == self.data.dtype:
+            return self
+        return apply(ops.Cast, (self,), (dtype,))
+
+    astype = to
+
+    def float(self) -> Tensor:
+        return self.to(np.float32)
+
+    def double(self) -> Tensor:
+        return self.to(np.float64)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() "
+                "or .all() on its .data"
+            )
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extras = []
+        if self.data.dtype != get_default_dtype():
+            extras.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    # ---- autograd -----------------------------------------------------------------------------
+
+    def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False):
+        """Accumulate the gradient of this tensor into the `.grad` of every leaf it depends on.
+
+        A non-scalar tensor needs `gradient`, the vector of the vector-Jacobian product. Without
+        `retain_graph` the graph's saved arrays are released as backward passes them.
+        """
+        autograd.backward(self, gradient, retain_graph, create_graph)
+
+    def retain_grad(self) -> None:
+        """Keep `.grad` on this non-leaf tensor after backward (leaves always keep it)."""
+        if self.is_leaf:
+            return
+        reference = weakref.ref(self)
+
+        def retain(grad):
+            tensor = reference()
+            if tensor is not None:
+                values = grad.data if isinstance(grad, Tensor) else grad
+                tensor.grad = values.copy() if tensor.grad is None else tensor.grad + values
+
+        self._add_hook(retain)
+
+    def register_hook(self, hook):
+        """Call `hook(grad)` with the gradient flowing into this tensor; a non-None return value
+        replaces the gradient. Returns a handle whose `remove()` unregisters it."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        return self._add_hook(hook)
+
+    def _add_hook(self, hook):
+        owner = self if self.is_leaf else self.grad_fn
+        hooks = owner._hooks if self.is_leaf else owner.hooks
+        if hooks is None:
+            hooks = []
+            if self.is_leaf:
+                self._hooks = hooks
+            else:
+                owner.hooks = hooks
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # ---- operators ----------------------------------------------------------------------------
+
+    def __add__(self, other):
+        return _binary(ops.Add, self, other)
+
+    def __radd__(self, other):
+        return _binary(ops.Add, other, self)
+
+    def __sub__(self, other):
+        return _binary(ops.Sub, self, other)
+
+    def __rsub__(self, other):
+        return _binary(ops.Sub, other, self)
+
+    def __mul__(self, other):
+        return _binary(ops.Mul, self, other)
+
+    def __rmul__(self, other):
+        return _binary(ops.Mul, other, self)
+
+    def __truediv__(self, other):
+        return _binary(ops.Div, self, other)
+
+    def __rtruediv__(self, other):
+        return _binary(ops.Div, other, self)
+
+    def __pow__(self, other):
+        return _binary(ops.Pow, self, other)
+
+    def __rpow__(self, other):
+        return _binary(ops.Pow, other, self)
+
+    def __matmul__(self, other):
+        return self.matmul(other)
+
+    def __rmatmul__(self, other):
+        return _operand_tensor(other, self).matmul(self)
+
+    def __neg__(self):
+        return apply(ops.Neg, (self,))
+
+    def __pos__(self):
+        return self
+
+    def __lt__(self, other):
+        return _compare(np.less, self, other)
+
+    def __le__(self, other):
+        return _compare(np.less_equal, self, other)
+
+    def __gt__(self, other):
+        return _compare(np.greater, self, other)
+
+    def __ge__(self, other):
+        return _compare(np.greater_equal, self, other)
+
+    def __eq__(self, other):
+        return _compare(np.equal, self, other)
+
+    def __ne__(self, other):
+        return _compare(np.not_equal, self, other)
+
+    def matmul(self, other) -> Tensor:
+        other = _operand_tensor(other, self)
+        if self.ndim == 0 or other.ndim == 0:
+            raise ShapeError(
+                f"matmul needs operands with at least one dimension, got shapes {self.shape} "
+                f"and {other.shape}"
+            )
+        inner_a = self.shape[-1]
+        inner_b = other.shape[-2] if other.ndim > 1 else other.shape[0]
+        if inner_a != inner_b:
+            raise ShapeError(
+                f"matmul: shapes {self.shape} and {other.shape} do not fit: the last dimension of "
+                f"the first ({inner_a}) must equal the "
+                f"{'second-to-last' if other.ndim > 1 else 'only'} dimension of the second "
+                f"({inner_b})"
+            )
+        return _binary(ops.MatMul, self, other)
+
+    # ---- elementwise --------------------------------------------------------------------------
+
+    def exp(self) -> Tensor:
+        return apply(ops.Exp, (self,))
+
+    def log(self) -> Tensor:
+        return apply(ops.Log, (self,))
+
+    def sqrt(self) -> Tensor:
+        return apply(ops.Sqrt, (self,))
+
+    def abs(self) -> Tensor:
+        return apply(ops.Abs, (self,))
+
+    def tanh(self) -> Tensor:
+        return apply(ops.Tanh, (self,))
+
+    def sigmoid(self) -> Tensor:
+        return apply(ops.Sigmoid, (self,))
+
+    def relu(self) -> Tensor:
+        return apply(ops.Relu, (self,))
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        return apply(ops.LeakyRelu, (self,), (negative_slope,))
+
+    def softplus(self) -> Tensor:
+        return apply(ops.Softplus, (self,))
+
+    def sin(self) -> Tensor:
+        return apply(ops.Sin, (self,))
+
+    def cos(self) -> Tensor:
+        return apply(ops.Cos, (self,))
+
+    def clip(self, min=None, max=None) -> Tensor:  # noqa: A002 (PyTorch's argument names)
+        if min is None and max is None:
+            raise ValueError("clip needs at least one of min and max")
+        return apply(ops.Clip, (self,), (min, max))
+
+    clamp = clip
+
+    # ---- reductions ---------------------------------------------------------------------------
+
+    def sum(self, axis=None, keepdims: bool = False) -> Tensor:
+        return apply(ops.Sum, (self,), (_normalize_axis(axis, self.ndim), keepdims))
+
+    def mean(self, axis=None, keepdims: bool = False) -> Tensor:
+        return apply(ops.Mean, (self,), (_normalize_axis(axis, self.ndim), keepdims))
+
+    def var(self, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
+        from .functional import var
+
+        return var(self, axis, keepdims, correction)
+
+    def max(self, axis=None, keepdims: bool = False) -> Tensor:
+        self._check_nonempty("max")
+        return apply(ops.Max, (self,), (_normalize_axis(axis, self.ndim), keepdims))
+
+    def min(self, axis=None, keepdims: bool = False) -> Tensor:
+        self._check_nonempty("min")
+        return apply(ops.Min, (self,), (_normalize_axis(axis, self.ndim), keepdims))
+
+    def logsumexp(self, axis=None, keepdims: bool = False) -> Tensor:
+        return apply(ops.LogSumExp, (self,), (_normalize_axis(axis, self.ndim), keepdims))
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return apply(ops.Softmax, (self,), (_normalize_axis(axis, self.ndim)[0],))
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return apply(ops.LogSoftmax, (self,), (_normalize_axis(axis, self.ndim)[0],))
+
+    def _check_nonempty(self, what: str) -> None:
+        if self.data.size == 0:
+            raise ValueError(f"{what}() of an empty tensor of shape {self.shape}")
+
+    # ---- shape --------------------------------------------------------------------------------
+
+    def reshape(self, *shape) -> Tensor:
+        target = _resolve_shape(_shape_args(shape), self.shape)
+        if target == self.shape:
+            return self
+        return apply(ops.Reshape, (self,), (target,))
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = start_dim % self.ndim, end_dim % self.ndim
+        middle = int(np.prod(self.shape[start : end + 1]))
+        return self.reshape(self.shape[:start] + (middle,) + self.shape[end + 1 :])
+
+    def squeeze(self, axis=None) -> Tensor:
+        if axis is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        axes = _normalize_axis(axis, self.ndim)
+        shape = tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
+        return self.reshape(shape)
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        axis = _normalize_axis(axis, self.ndim + 1)[0]
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+
+    def transpose(self, *axes) -> Tensor:
+        """Permute the axes (`transpose()` reverses them, as NumPy; `transpose(0, 2, 1)`)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if not axes:
+            axes = tuple(range(self.ndim))[::-1]
+        elif len(axes) == 2 and self.ndim != 2:
+            # PyTorch's transpose(dim0, dim1) swaps two axes.
+            order = list(range(self.ndim))
+            i, j = (a % self.ndim for a in axes)
+            order[i], order[j] = order[j], order[i]
+            axes = tuple(order)
+        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
+            raise ValueError(f"transpose axes {axes} are not a permutation of {self.ndim} axes")
+        axes = tuple(a % self.ndim for a in axes)
+        return apply(ops.Transpose, (self,), (axes,))
+
+    permute = transpose
+
+    def broadcast_to(self, *shape) -> Tensor:
+        shape = _shape_args(shape)
+        try:
+            np.broadcast_shapes(self.shape, shape)
+        except ValueError:
+            raise ShapeError(
+                f"cannot broadcast a tensor of shape {self.shape} to {shape}"
+            ) from None
+        if shape == self.shape:
+            return self
+        return apply(ops.BroadcastTo, (self,), (shape,))
+
+    expand = broadcast_to
+
+    def __getitem__(self, index) -> Tensor:
+        index = _index_value(index)
+        return apply(ops.GetItem, (self,), (index,))
+
+
+class _HookHandle:
+    def __init__(self, hooks: list, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _compare(ufunc, a: Tensor, b) -> Tensor:
+    other = b.data if isinstance(b, Tensor) else b
+    return wrap(np.asarray(ufunc(a.data, other)), None)
+
+
+def _operand_tensor(value, like: Tensor) -> Tensor:
+    if isinstance(value, Tensor):
+        return value
+    return wrap(np.asarray(_operand(value, like)), None)
+
+
+def _to_array(data, dtype) -> np.ndarray:
+    """Python numbers and lists become the default dtype; ndarrays keep theirs unless told."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.array(data, dtype=np.dtype(dtype))
+    if isinstance(data, (np.ndarray, np.generic)):
+        return np.array(data)
+    array = np.array(data)
+    if array.dtype == object:
+        raise TypeError(f"cannot make a tensor from {type(data).__name__} data")
+    if array.dtype == np.float64:
+        array = array.astype(get_default_dtype())
+    return array
+
+
+def _resolve_shape(shape: tuple, current: tuple) -> tuple:
+    """`shape` with its one -1 filled in; raises if it cannot hold the elements of `current`."""
+    size = int(np.prod(current))
+    unknown = [i for i, n in enumerate(shape) if n == -1]
+    known = int(np.prod([n for n in shape if n != -1]))
+    fits = len(unknown) <= 1 and all(n >= -1 for n in shape)
+    if fits and unknown:
+        fits = known > 0 and size % known == 0
+        if fits:
+            shape = shape[: unknown[0]] + (size // known,) + shape[unknown[0] + 1 :]
+    if not fits or int(np.prod(shape)) != size:
+        raise ShapeError(f"cannot reshape a tensor of shape {current} into shape {shape}")
+    return shape
