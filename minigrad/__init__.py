@@ -33,6 +33,7 @@ from .factories import (
     zeros_like,
 )
 from .function import Function
+from .gradcheck import GradcheckError, GraphCheck, gradcheck, gradcheck_graph, gradgradcheck
 from .functional import cat, concatenate, maximum, minimum, stack, where
 from .random import manual_seed
 from .tensor import ShapeError, Tensor

@@ -59,7 +59,8 @@ class Node:
     def __init__(self, op, parents, saved, out, params, shape, dtype):
         self.op = op
         self.parents = parents  # per input: Node, leaf Tensor requiring grad, or None (constant)
-        self.saved = saved  # input arrays if op.saves_inputs, else None; FREED after backward
+        # Input arrays if op.saves_inputs, else only the constant ones (or None); FREED after backward.
+        self.saved = saved
         self.out = out  # output array if op.saves_output
         self.params = params
         self.seq = next(_sequence)
@@ -304,7 +305,7 @@ def _node_vjp(node: Node, grad, create_graph: bool, tensor_type, wrap) -> tuple:
     # Differentiable backward: run the same VJP on Tensors wired into the graph, so its ops
     # record nodes of their own.
     saved = node.saved
-    if saved is not None:
+    if saved is not None and node.op.saves_inputs:
         saved = tuple(
             parent
             if isinstance(parent, tensor_type)

@@ -45,6 +45,11 @@ class _CustomOp:
         self.function = function
         self.name = function.__name__
 
+    @staticmethod
+    def fresh_params(node) -> tuple:
+        """A new context, so replaying the forward (gradient checks) leaves the node's alone."""
+        return (Context(tuple(parent is not None for parent in node.parents)),)
+
     def forward(self, *arrays_and_context):
         *arrays, context = arrays_and_context
         return self.function.forward(context, *arrays)

@@ -36,17 +36,18 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
     arrays = []
     parents = []
     recording = False
+    constant = False
     for value in inputs:
-        if type(value) is Tensor:
+        if type(value) is Tensor or isinstance(value, Tensor):
             arrays.append(value.data)
             if value.requires_grad:
                 recording = True
                 parents.append(value.grad_fn or value)
-            else:
-                parents.append(None)
+                continue
         else:
             arrays.append(value)
-            parents.append(None)
+        parents.append(None)
+        constant = True
     try:
         out = op.forward(*arrays, *params)
     except ValueError as error:
@@ -58,7 +59,7 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
         node = Node(
             op,
             tuple(parents),
-            tuple(arrays) if op.saves_inputs else None,
+            tuple(arrays) if op.saves_inputs else _constants(arrays, parents, constant),
             out if op.saves_output else None,
             params,
             out.shape,
@@ -68,6 +69,14 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
         for watcher in autograd._watchers:
             watcher.on_forward(op, arrays, params, out, node)
     return wrap(out, node)
+
+
+def _constants(arrays: list, parents: list, any_constant: bool):
+    """What a node that saves no inputs keeps anyway: its constant operands (usually numbers), so
+    `gradcheck_graph` and `viz` can replay the op; None when every input is a tensor."""
+    if not any_constant:
+        return None
+    return tuple(array if parent is None else None for array, parent in zip(arrays, parents))
 
 
 def _shape_error(op, arrays: list, error: ValueError) -> ShapeError:
