@@ -46,6 +46,7 @@ class Node:
     __slots__ = (
         "op",
         "parents",
+        "needs",
         "saved",
         "out",
         "params",
@@ -56,9 +57,10 @@ class Node:
         "info",
     )
 
-    def __init__(self, op, parents, saved, out, params, shape, dtype):
+    def __init__(self, op, parents, needs, saved, out, params, shape, dtype):
         self.op = op
         self.parents = parents  # per input: Node, leaf Tensor requiring grad, or None (constant)
+        self.needs = needs  # per input: whether its gradient is wanted (its parent is not None)
         # Input arrays if op.saves_inputs, else only the constant ones (or None); FREED after backward.
         self.saved = saved
         self.out = out  # output array if op.saves_output
@@ -234,7 +236,7 @@ def run_backward(
     or leaf tensors whose gradients are wanted to None, and they are filled in and returned
     (`.grad` untouched), which is what `grad()` uses.
     """
-    from .tensor import Tensor, wrap
+    from .tensor import wrap
 
     grads: dict = {}
     leaf_grads: dict = {}
@@ -248,37 +250,9 @@ def run_backward(
         if target is not root:
             root_nodes.append(target)
 
-    for node in _walk_order(root_nodes):
-        grad = grads.pop(node, None)
-        if node.saved is FREED:
-            raise BackwardError(
-                f"trying to backward through the graph a second time ({node.name()} has already "
-                "released its saved values); call backward(retain_graph=True) the first time if "
-                "you need to backward through it again"
-            )
-        if grad is None:
-            _release(node, retain_graph)
-            continue
-        if node.hooks is not None:
-            grad = _run_hooks(node.hooks, grad)
-        if capture is not None and node in capture:
-            capture[node] = grad
-        input_grads = _node_vjp(node, grad, create_graph, Tensor, wrap)
-        if _watchers:
-            for watcher in _watchers:
-                watcher.on_backward(node, grad, input_grads)
-        _release(node, retain_graph)
-        for parent, input_grad in zip(node.parents, input_grads):
-            if parent is None or input_grad is None:
-                continue
-            if type(parent) is Node:
-                input_grad = _conform(input_grad, parent.shape, parent.dtype, create_graph)
-                _accumulate(grads, parent, input_grad, owned, create_graph)
-            else:
-                data = parent.data
-                input_grad = _conform(input_grad, data.shape, data.dtype, create_graph)
-                _accumulate(leaf_grads, parent, input_grad, owned, create_graph)
-
+    _propagate(
+        _walk_order(root_nodes), grads, leaf_grads, owned, retain_graph, create_graph, capture
+    )
     if capture is not None:
         for leaf, grad in leaf_grads.items():
             if leaf in capture:
@@ -286,6 +260,50 @@ def run_backward(
         return capture
     _store_leaf_grads(leaf_grads, owned)
     return {}
+
+
+def _propagate(order, grads, leaf_grads, owned, retain_graph, create_graph, capture) -> None:
+    """The backward walk proper. Written flat, because its body runs once per node."""
+    pop = grads.pop
+    for node in order:
+        grad = pop(node, None)
+        if node.saved is FREED:
+            raise BackwardError(
+                f"trying to backward through the graph a second time ({node.name()} has already "
+                "released its saved values); call backward(retain_graph=True) the first time if "
+                "you need to backward through it again"
+            )
+        if grad is None:  # reachable, but nothing flowed into it (e.g. an unused branch)
+            _release(node, retain_graph)
+            continue
+        if node.hooks is not None:
+            grad = _run_hooks(node.hooks, grad)
+        if capture is not None and node in capture:
+            capture[node] = grad
+        if create_graph:
+            input_grads = _differentiable_vjp(node, grad)
+        else:
+            input_grads = node.op.vjp(grad, node.out, node.saved, node.needs, *node.params)
+        if _watchers:
+            for watcher in _watchers:
+                watcher.on_backward(node, grad, input_grads)
+        if not retain_graph:
+            node.saved = FREED
+            node.out = None
+            node.params = ()
+        for parent, input_grad in zip(node.parents, input_grads):
+            if parent is None or input_grad is None:
+                continue
+            if type(parent) is Node:
+                table, shape, dtype = grads, parent.shape, parent.dtype
+            else:
+                table, shape, dtype = leaf_grads, parent.data.shape, parent.data.dtype
+            if input_grad.shape != shape or (input_grad.dtype != dtype and not create_graph):
+                input_grad = _conform(input_grad, shape, dtype, create_graph)
+            if parent in table:
+                _accumulate(table, parent, input_grad, owned, create_graph)
+            else:
+                table[parent] = input_grad
 
 
 def _walk_order(root_nodes: list) -> list:
@@ -298,23 +316,20 @@ def _walk_order(root_nodes: list) -> list:
     return sorted(seen, key=_by_sequence, reverse=True)
 
 
-def _node_vjp(node: Node, grad, create_graph: bool, tensor_type, wrap) -> tuple:
-    needs = tuple(parent is not None for parent in node.parents)
-    if not create_graph:
-        return node.op.vjp(grad, node.out, node.saved, needs, *node.params)
-    # Differentiable backward: run the same VJP on Tensors wired into the graph, so its ops
-    # record nodes of their own.
+def _differentiable_vjp(node: Node, grad) -> tuple:
+    """Run the node's VJP on Tensors wired into the graph, so its ops record nodes of their own
+    and the gradient can be differentiated again (create_graph)."""
+    from .tensor import Tensor, wrap
+
     saved = node.saved
     if saved is not None and node.op.saves_inputs:
         saved = tuple(
-            parent
-            if isinstance(parent, tensor_type)
-            else (wrap(array, parent) if parent else array)
+            parent if isinstance(parent, Tensor) else (wrap(array, parent) if parent else array)
             for parent, array in zip(node.parents, saved)
         )
     out = wrap(node.out, node) if node.out is not None else None
     with enable_grad():
-        return node.op.vjp(grad, out, saved, needs, *node.params)
+        return node.op.vjp(grad, out, saved, node.needs, *node.params)
 
 
 def _conform(grad, shape: tuple, dtype, create_graph: bool):

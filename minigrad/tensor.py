@@ -16,6 +16,9 @@ class ShapeError(ValueError):
     """Operands whose shapes do not fit together (broadcasting, matmul, reshape)."""
 
 
+_ALL_NEEDED = [(True,) * n for n in range(64)]
+
+
 def wrap(data: np.ndarray, node: Node | None) -> Tensor:
     """A Tensor around `data` produced by `node` (None for a constant), with no checks or copies."""
     tensor = Tensor.__new__(Tensor)
@@ -59,6 +62,9 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
         node = Node(
             op,
             tuple(parents),
+            tuple([parent is not None for parent in parents])
+            if constant
+            else _ALL_NEEDED[len(parents)],
             tuple(arrays) if op.saves_inputs else _constants(arrays, parents, constant),
             out if op.saves_output else None,
             params,
@@ -68,6 +74,66 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
     if autograd._watchers:
         for watcher in autograd._watchers:
             watcher.on_forward(op, arrays, params, out, node)
+    return wrap(out, node)
+
+
+def apply_unary(op, x: Tensor, params: tuple = ()) -> Tensor:
+    """`apply` for one tensor input: the same result, with the per-op bookkeeping cut to the bone."""
+    data = x.data
+    out = op.forward(data, *params)
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    node = None
+    if x.requires_grad and autograd._grad_enabled:
+        node = Node(
+            op,
+            (x.grad_fn or x,),
+            _ALL_NEEDED[1],
+            (data,) if op.saves_inputs else None,
+            out if op.saves_output else None,
+            params,
+            out.shape,
+            out.dtype,
+        )
+    if autograd._watchers:
+        for watcher in autograd._watchers:
+            watcher.on_forward(op, [data], params, out, node)
+    return wrap(out, node)
+
+
+def apply_binary(op, a, b) -> Tensor:
+    """`apply` for two inputs (Tensors, or a Tensor and a constant): every binary operator."""
+    a_tensor, b_tensor = type(a) is Tensor, type(b) is Tensor
+    a_data = a.data if a_tensor else a
+    b_data = b.data if b_tensor else b
+    a_grad = a_tensor and a.requires_grad
+    b_grad = b_tensor and b.requires_grad
+    try:
+        out = op.forward(a_data, b_data)
+    except ValueError as error:
+        raise _shape_error(op, [a_data, b_data], error) from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    node = None
+    if (a_grad or b_grad) and autograd._grad_enabled:
+        parent_a = (a.grad_fn or a) if a_grad else None
+        parent_b = (b.grad_fn or b) if b_grad else None
+        both = parent_a is not None and parent_b is not None
+        node = Node(
+            op,
+            (parent_a, parent_b),
+            _ALL_NEEDED[2] if both else (parent_a is not None, parent_b is not None),
+            (a_data, b_data)
+            if op.saves_inputs
+            else (None if both else _constants([a_data, b_data], (parent_a, parent_b), True)),
+            out if op.saves_output else None,
+            (),
+            out.shape,
+            out.dtype,
+        )
+    if autograd._watchers:
+        for watcher in autograd._watchers:
+            watcher.on_forward(op, [a_data, b_data], (), out, node)
     return wrap(out, node)
 
 
@@ -88,9 +154,11 @@ def _operand(value, like: Tensor):
     """A binary op's other operand: Tensors pass through; numbers stay Python numbers (so a
     float32 tensor times 2.0 stays float32); sequences and ndarrays become arrays. Integer or bool
     arrays next to a floating tensor take its dtype, as in PyTorch."""
-    if type(value) is Tensor or isinstance(value, numbers.Number):
-        return value
     if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.generic) and value.ndim == 0 and value.dtype.kind in "fiub":
+        return value.item()  # a NumPy scalar acts as a Python number, as in PyTorch
+    if isinstance(value, numbers.Number):
         return value
     array = np.asarray(value)
     if array.dtype.kind in "iub" and like.data.dtype.kind == "f":
@@ -101,13 +169,24 @@ def _operand(value, like: Tensor):
 
 
 def _binary(op, a, b) -> Tensor:
-    if type(a) is Tensor and type(b) is Tensor:
-        if a.data.dtype != b.data.dtype:
-            a, b = _promote(a, b)
-        return apply(op, (a, b))
-    if type(a) is Tensor:
-        return apply(op, (a, _operand(b, a)))
-    return apply(op, (_operand(a, b), b))
+    type_a, type_b = type(a), type(b)
+    if type_a is Tensor and type_b is Tensor and a.data.dtype == b.data.dtype:
+        return apply_binary(op, a, b)
+    if (type_a is Tensor and type_b in _PYTHON_NUMBERS) or (
+        type_b is Tensor and type_a in _PYTHON_NUMBERS
+    ):
+        return apply_binary(op, a, b)
+    # Everything else: Tensor subclasses (nn.Parameter), arrays, lists, mixed dtypes.
+    if not isinstance(a, Tensor):
+        a = _operand(a, b)
+    elif not isinstance(b, Tensor):
+        b = _operand(b, a)
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype != b.data.dtype:
+        a, b = _promote(a, b)
+    return apply(op, (a, b))
+
+
+_PYTHON_NUMBERS = (float, int, bool)
 
 
 def _promote(a: Tensor, b: Tensor) -> tuple:
@@ -240,7 +319,7 @@ class Tensor:
         dtype = np.dtype(dtype)
         if dtype == self.data.dtype:
             return self
-        return apply(ops.Cast, (self,), (dtype,))
+        return apply_unary(ops.Cast, self, (dtype,))
 
     astype = to
 
@@ -369,7 +448,7 @@ class Tensor:
         return _operand_tensor(other, self).matmul(self)
 
     def __neg__(self):
-        return apply(ops.Neg, (self,))
+        return apply_unary(ops.Neg, self)
 
     def __pos__(self):
         return self
@@ -413,52 +492,52 @@ class Tensor:
     # ---- elementwise --------------------------------------------------------------------------
 
     def exp(self) -> Tensor:
-        return apply(ops.Exp, (self,))
+        return apply_unary(ops.Exp, self)
 
     def log(self) -> Tensor:
-        return apply(ops.Log, (self,))
+        return apply_unary(ops.Log, self)
 
     def sqrt(self) -> Tensor:
-        return apply(ops.Sqrt, (self,))
+        return apply_unary(ops.Sqrt, self)
 
     def abs(self) -> Tensor:
-        return apply(ops.Abs, (self,))
+        return apply_unary(ops.Abs, self)
 
     def tanh(self) -> Tensor:
-        return apply(ops.Tanh, (self,))
+        return apply_unary(ops.Tanh, self)
 
     def sigmoid(self) -> Tensor:
-        return apply(ops.Sigmoid, (self,))
+        return apply_unary(ops.Sigmoid, self)
 
     def relu(self) -> Tensor:
-        return apply(ops.Relu, (self,))
+        return apply_unary(ops.Relu, self)
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
-        return apply(ops.LeakyRelu, (self,), (negative_slope,))
+        return apply_unary(ops.LeakyRelu, self, (negative_slope,))
 
     def softplus(self) -> Tensor:
-        return apply(ops.Softplus, (self,))
+        return apply_unary(ops.Softplus, self)
 
     def sin(self) -> Tensor:
-        return apply(ops.Sin, (self,))
+        return apply_unary(ops.Sin, self)
 
     def cos(self) -> Tensor:
-        return apply(ops.Cos, (self,))
+        return apply_unary(ops.Cos, self)
 
     def clip(self, min=None, max=None) -> Tensor:  # noqa: A002 (PyTorch's argument names)
         if min is None and max is None:
             raise ValueError("clip needs at least one of min and max")
-        return apply(ops.Clip, (self,), (min, max))
+        return apply_unary(ops.Clip, self, (min, max))
 
     clamp = clip
 
     # ---- reductions ---------------------------------------------------------------------------
 
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
-        return apply(ops.Sum, (self,), (_normalize_axis(axis, self.ndim), keepdims))
+        return apply_unary(ops.Sum, self, (_normalize_axis(axis, self.ndim), keepdims))
 
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
-        return apply(ops.Mean, (self,), (_normalize_axis(axis, self.ndim), keepdims))
+        return apply_unary(ops.Mean, self, (_normalize_axis(axis, self.ndim), keepdims))
 
     def var(self, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
         from .functional import var
@@ -467,20 +546,20 @@ class Tensor:
 
     def max(self, axis=None, keepdims: bool = False) -> Tensor:
         self._check_nonempty("max")
-        return apply(ops.Max, (self,), (_normalize_axis(axis, self.ndim), keepdims))
+        return apply_unary(ops.Max, self, (_normalize_axis(axis, self.ndim), keepdims))
 
     def min(self, axis=None, keepdims: bool = False) -> Tensor:
         self._check_nonempty("min")
-        return apply(ops.Min, (self,), (_normalize_axis(axis, self.ndim), keepdims))
+        return apply_unary(ops.Min, self, (_normalize_axis(axis, self.ndim), keepdims))
 
     def logsumexp(self, axis=None, keepdims: bool = False) -> Tensor:
-        return apply(ops.LogSumExp, (self,), (_normalize_axis(axis, self.ndim), keepdims))
+        return apply_unary(ops.LogSumExp, self, (_normalize_axis(axis, self.ndim), keepdims))
 
     def softmax(self, axis: int = -1) -> Tensor:
-        return apply(ops.Softmax, (self,), (_normalize_axis(axis, self.ndim)[0],))
+        return apply_unary(ops.Softmax, self, (_normalize_axis(axis, self.ndim)[0],))
 
     def log_softmax(self, axis: int = -1) -> Tensor:
-        return apply(ops.LogSoftmax, (self,), (_normalize_axis(axis, self.ndim)[0],))
+        return apply_unary(ops.LogSoftmax, self, (_normalize_axis(axis, self.ndim)[0],))
 
     def _check_nonempty(self, what: str) -> None:
         if self.data.size == 0:
@@ -492,7 +571,7 @@ class Tensor:
         target = _resolve_shape(_shape_args(shape), self.shape)
         if target == self.shape:
             return self
-        return apply(ops.Reshape, (self,), (target,))
+        return apply_unary(ops.Reshape, self, (target,))
 
     view = reshape
 
@@ -529,7 +608,7 @@ class Tensor:
         if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
             raise ValueError(f"transpose axes {axes} are not a permutation of {self.ndim} axes")
         axes = tuple(a % self.ndim for a in axes)
-        return apply(ops.Transpose, (self,), (axes,))
+        return apply_unary(ops.Transpose, self, (axes,))
 
     permute = transpose
 
@@ -543,13 +622,13 @@ class Tensor:
             ) from None
         if shape == self.shape:
             return self
-        return apply(ops.BroadcastTo, (self,), (shape,))
+        return apply_unary(ops.BroadcastTo, self, (shape,))
 
     expand = broadcast_to
 
     def __getitem__(self, index) -> Tensor:
         index = _index_value(index)
-        return apply(ops.GetItem, (self,), (index,))
+        return apply_unary(ops.GetItem, self, (index,))
 
 
 class _HookHandle:
