@@ -380,20 +380,17 @@ def _store_leaf_grads(leaf_grads: dict, owned: set) -> None:
     for leaf, grad in leaf_grads.items():
         if leaf._hooks:
             grad = _run_hooks(leaf._hooks, grad)
-        if hasattr(grad, "grad_fn"):  # create_graph: .grad keeps the values, as an ndarray
-            grad = grad.data
+        if type(grad) is not np.ndarray:  # a Tensor (create_graph) or a NumPy scalar
+            grad = np.asarray(getattr(grad, "data", grad))
         if leaf.grad is not None:
             leaf.grad += grad
             continue
         # A VJP may pass one array on to several inputs, or hand out a view; .grad must own its
         # buffer so the next backward can add into it in place without touching anyone else's.
         if leaf not in owned and (
-            type(grad) is not np.ndarray
-            or grad.base is not None
-            or not grad.flags.writeable
-            or id(grad) in handed_out
+            grad.base is not None or id(grad) in handed_out or not grad.flags.writeable
         ):
-            grad = np.array(grad, dtype=leaf.data.dtype)
+            grad = grad.copy()
         handed_out.add(id(grad))
         leaf.grad = grad
 

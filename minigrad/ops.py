@@ -84,6 +84,9 @@ def keepdims_shape(shape: tuple, axis) -> tuple:
 
 def _expand(g, shape: tuple, axis, keepdims: bool):
     """Undo a reduction's shape change: put back the reduced axes, then broadcast to `shape`."""
+    if axis is None and _is_array(g):
+        # Full reduction (a loss's mean): filling is far cheaper than np.broadcast_to's view setup.
+        return np.full(shape, g, dtype=g.dtype)
     if not keepdims:
         g = g.reshape(keepdims_shape(shape, axis))
     return _broadcast_to(g, shape)
@@ -171,7 +174,11 @@ class Sigmoid(Op):
 
 
 class Relu(Op):
-    """max(x, 0);  d/dx = 1 where x > 0, else 0"""
+    """max(x, 0);  d/dx = 1 where x > 0, else 0
+
+    The VJP multiplies by the 0/1 mask (several times faster than a select); the only difference
+    from a select is an infinite upstream gradient at a zeroed unit, which gives NaN, not 0.
+    """
 
     name, saves_inputs, saves_output = "Relu", False, True
 
@@ -181,7 +188,7 @@ class Relu(Op):
 
     @staticmethod
     def vjp(g, out, inputs, needs):
-        return (_where(values(out) > 0, g, 0),)
+        return (g * (values(out) > 0),)
 
 
 class LeakyRelu(Op):
@@ -443,13 +450,10 @@ class Linear(Op):
     def vjp(g, out, inputs, needs):
         x, weight, _ = inputs
         grad_x = g @ weight.mT if needs[0] else None
-        grad_w = grad_b = None
-        if needs[1] or needs[2]:
-            rows_g = g.reshape((-1, g.shape[-1]))
-            if needs[1]:
-                grad_w = x.reshape((-1, x.shape[-1])).mT @ rows_g
-            if needs[2]:
-                grad_b = rows_g.sum(axis=0)
+        if x.ndim != 2:  # fold leading batch dimensions into rows
+            x, g = x.reshape((-1, x.shape[-1])), g.reshape((-1, g.shape[-1]))
+        grad_w = x.mT @ g if needs[1] else None
+        grad_b = g.sum(axis=0) if needs[2] else None
         return (grad_x, grad_w, grad_b)
 
 
