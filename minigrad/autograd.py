@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import gc
 import itertools
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -61,7 +61,8 @@ class Node:
         self.op = op
         self.parents = parents  # per input: Node, leaf Tensor requiring grad, or None (constant)
         self.needs = needs  # per input: whether its gradient is wanted (its parent is not None)
-        # Input arrays if op.saves_inputs, else only the constant ones (or None); FREED after backward.
+        # Input arrays if op.saves_inputs, else only the constant ones (or None); FREED after
+        # backward.
         self.saved = saved
         self.out = out  # output array if op.saves_output
         self.params = params

@@ -78,7 +78,7 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
 
 
 def apply_unary(op, x: Tensor, params: tuple = ()) -> Tensor:
-    """`apply` for one tensor input: the same result, with the per-op bookkeeping cut to the bone."""
+    """`apply` for one tensor input: the same result, with the bookkeeping cut to the bone."""
     data = x.data
     out = op.forward(data, *params)
     if type(out) is not np.ndarray:
@@ -524,7 +524,7 @@ class Tensor:
     def cos(self) -> Tensor:
         return apply_unary(ops.Cos, self)
 
-    def clip(self, min=None, max=None) -> Tensor:  # noqa: A002 (PyTorch's argument names)
+    def clip(self, min=None, max=None) -> Tensor:
         if min is None and max is None:
             raise ValueError("clip needs at least one of min and max")
         return apply_unary(ops.Clip, self, (min, max))
