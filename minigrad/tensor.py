@@ -24,7 +24,7 @@ def wrap(data: np.ndarray, node: Node | None) -> Tensor:
     tensor = Tensor.__new__(Tensor)
     tensor.data = data
     tensor.grad = None
-    tensor.requires_grad = node is not None
+    tensor._requires_grad = node is not None
     tensor.grad_fn = node
     tensor._hooks = None
     tensor.name = None
@@ -43,7 +43,7 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
     for value in inputs:
         if type(value) is Tensor or isinstance(value, Tensor):
             arrays.append(value.data)
-            if value.requires_grad:
+            if value._requires_grad:
                 recording = True
                 parents.append(value.grad_fn or value)
                 continue
@@ -84,7 +84,7 @@ def apply_unary(op, x: Tensor, params: tuple = ()) -> Tensor:
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     node = None
-    if x.requires_grad and autograd._grad_enabled:
+    if x._requires_grad and autograd._grad_enabled:
         node = Node(
             op,
             (x.grad_fn or x,),
@@ -106,8 +106,8 @@ def apply_binary(op, a, b) -> Tensor:
     a_tensor, b_tensor = type(a) is Tensor, type(b) is Tensor
     a_data = a.data if a_tensor else a
     b_data = b.data if b_tensor else b
-    a_grad = a_tensor and a.requires_grad
-    b_grad = b_tensor and b.requires_grad
+    a_grad = a_tensor and a._requires_grad
+    b_grad = b_tensor and b._requires_grad
     try:
         out = op.forward(a_data, b_data)
     except ValueError as error:
@@ -240,7 +240,7 @@ class Tensor:
     ndarray keeps its dtype (float64 stays float64).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_hooks", "name", "__weakref__")
+    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_hooks", "name", "__weakref__")
     # ndarray (op) Tensor defers to Tensor's reflected operators instead of looping elementwise.
     __array_ufunc__ = None
     __hash__ = object.__hash__
@@ -251,7 +251,7 @@ class Tensor:
         self.grad_fn = None
         self._hooks = None
         self.name = name
-        self.requires_grad = False
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -272,6 +272,15 @@ class Tensor:
     @property
     def dtype(self) -> np.dtype:
         return self.data.dtype
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether gradients flow to this tensor (settable on leaves, floating dtypes only)."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, requires_grad: bool) -> None:
+        self.requires_grad_(requires_grad)
 
     @property
     def is_leaf(self) -> bool:
@@ -296,7 +305,7 @@ class Tensor:
                 f"only floating-point tensors can require grad, got dtype {self.data.dtype}; "
                 "convert first, e.g. Tensor(data, dtype='float32')"
             )
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
 
     def numpy(self) -> np.ndarray:
