@@ -1,0 +1,117 @@
+"""What every subcommand shares: the usage error, argument checkers, and an all-or-nothing
+output folder."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+
+class UsageError(Exception):
+    """Bad input from the command line: reported on stderr, exit status 2, nothing written."""
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = _parse(int, text, "an integer")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a number >= 0."""
+    value = _parse(float, text, "a number")
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def probability(text: str) -> float:
+    """argparse type: a number in [0, 1), the range a dropout rate may take."""
+    value = _parse(float, text, "a number")
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}")
+    return value
+
+
+def int_list(text: str) -> list[int]:
+    """argparse type: comma-separated integers >= 1, e.g. '64,64'."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    return [positive_int(part) for part in parts]
+
+
+def _parse(kind, text: str, what: str):
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+
+class OutputFolder:
+    """A folder whose files appear all together or not at all.
+
+    Files are written into a hidden staging folder beside the target; `commit()` moves them into
+    place. If anything fails first, the staging folder is removed, so a failed run never leaves a
+    half-written result behind.
+    """
+
+    def __init__(self, target: str | os.PathLike):
+        self.target = Path(target)
+        self.staging = create_staging(self.target)
+
+    def path(self, name: str) -> Path:
+        return self.staging / name
+
+    def commit(self) -> Path:
+        """Move every staged file into the target folder (created if missing)."""
+        try:
+            self.target.mkdir(parents=True, exist_ok=True)
+            for item in sorted(self.staging.iterdir()):
+                os.replace(item, self.target / item.name)
+        finally:
+            self.discard()
+        return self.target
+
+    def discard(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def __enter__(self) -> OutputFolder:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> bool:
+        self.discard()
+        return False
+
+
+def create_staging(target: Path) -> Path:
+    """A fresh hidden folder inside the nearest existing ancestor of `target` (so nothing else is
+    created before the commit), or a UsageError saying why it cannot be made."""
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"output folder {str(target)!r} exists and is not a folder")
+    ancestor = _existing_ancestor(target.absolute())
+    if not ancestor.is_dir():
+        raise UsageError(
+            f"cannot create output folder {str(target)!r}: {str(ancestor)!r} is a file"
+        )
+    try:
+        return Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=ancestor))
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise UsageError(f"cannot write to output folder {str(target)!r}: {reason}") from None
+
+
+def check_writable(target: str | os.PathLike) -> None:
+    """Raise UsageError now, before any work, if `target` cannot be created and written."""
+    shutil.rmtree(create_staging(Path(target)), ignore_errors=True)
+
+
+def _existing_ancestor(path: Path) -> Path:
+    while not path.exists():
+        path = path.parent
+    return path

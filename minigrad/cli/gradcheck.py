@@ -1,0 +1,174 @@
+"""`minigrad gradcheck`: every primitive in `minigrad.ops` against central differences.
+
+Each primitive is run on its own, through `tensor.apply`, on a small float64 case chosen away from
+its kinks and ties (|x| away from 0 for Abs and Relu, distinct values for Max), so a failure means
+a wrong vector-Jacobian product, not a non-differentiable point. A primitive added to `ops` without
+a case here is reported as unchecked, which also fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+
+import numpy as np
+
+from .. import autograd, ops
+from ..gradcheck import gradcheck
+from ..tensor import Tensor, apply
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "gradcheck",
+        help="check every primitive op's gradient against finite differences",
+        description="Check the vector-Jacobian product of every primitive in minigrad.ops "
+        "against central finite differences on a small float64 case, print a table of the "
+        "largest errors, and exit with status 1 if any op fails.",
+    )
+    parser.add_argument("--eps", type=float, default=1e-6, help="finite-difference step")
+    parser.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance")
+    parser.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance")
+    parser.set_defaults(run=run)
+
+
+def primitives() -> list[type]:
+    """Every concrete primitive class defined in `minigrad.ops`, in source order."""
+    found = [
+        cls
+        for _, cls in inspect.getmembers(ops, inspect.isclass)
+        if issubclass(cls, ops.Op)
+        and cls.__module__ == ops.__name__
+        and not cls.__name__.startswith("_")
+        and cls is not ops.Op
+    ]
+    return sorted(found, key=lambda cls: inspect.getsourcelines(cls)[1])
+
+
+def _values(*shape: int, low: float = -2.0, high: float = 2.0, gap: float = 0.0) -> np.ndarray:
+    """Distinct float64 values in [low, high] with |x| >= gap, in a fixed shuffled order."""
+    count = int(np.prod(shape))
+    magnitudes = np.linspace(max(gap, low if low > 0 else gap), high, count)
+    signs = np.where(np.arange(count) % 2 == 0, 1.0, -1.0) if low < 0 else 1.0
+    order = np.random.default_rng(count).permutation(count)
+    return (magnitudes * signs)[order].reshape(shape)
+
+
+def cases() -> dict:
+    """op name -> (input arrays, params): the small case each primitive is checked on."""
+    v = _values
+    index = np.array([0, 2, 2, 1])  # a repeated index, so accumulation is checked too
+    return {
+        "Neg": ((v(2, 3),), ()),
+        "Exp": ((v(2, 3),), ()),
+        "Log": ((v(2, 3, low=0.5),), ()),
+        "Sqrt": ((v(2, 3, low=0.5),), ()),
+        "Abs": ((v(2, 3, gap=0.3),), ()),
+        "Tanh": ((v(2, 3),), ()),
+        "Sigmoid": ((v(2, 3),), ()),
+        "Relu": ((v(2, 3, gap=0.3),), ()),
+        "LeakyRelu": ((v(2, 3, gap=0.3),), (0.1,)),
+        "Softplus": ((v(2, 3),), ()),
+        "Sin": ((v(2, 3),), ()),
+        "Cos": ((v(2, 3),), ()),
+        "Clip": ((v(2, 3, gap=0.3),), (-1.0, 1.2)),
+        "Cast": ((v(2, 3),), (np.dtype(np.float64),)),
+        "Add": ((v(2, 3), v(3)), ()),
+        "Sub": ((v(2, 3), v(2, 1)), ()),
+        "Mul": ((v(2, 3), v(3)), ()),
+        "Div": ((v(2, 3), v(3, gap=0.5)), ()),
+        "Pow": ((v(2, 3, low=0.5), v(2, 3, low=0.5)), ()),
+        "Maximum": ((v(2, 3, gap=0.3), -0.8 * v(2, 3, gap=0.3)), ()),
+        "Minimum": ((v(2, 3, gap=0.3), -0.8 * v(2, 3, gap=0.3)), ()),
+        "Where": ((v(2, 3) > 0, v(2, 3), v(2, 3) * 0.5), ()),
+        "MatMul": ((v(2, 3), v(3, 4)), ()),
+        "Linear": ((v(2, 3), v(3, 4), v(4)), ()),
+        "Sum": ((v(2, 3),), ((1,), False)),
+        "Mean": ((v(2, 3),), ((0,), True)),
+        "Max": ((v(2, 3),), ((1,), False)),
+        "Min": ((v(2, 3),), ((0,), False)),
+        "LogSumExp": ((v(2, 3),), ((1,), False)),
+        "Softmax": ((v(2, 3),), (-1,)),
+        "LogSoftmax": ((v(2, 3),), (-1,)),
+        "SoftmaxCrossEntropy": ((v(3, 4), np.array([0, 3, 1])), ("mean",)),
+        "Reshape": ((v(2, 3),), ((3, 2),)),
+        "Transpose": ((v(2, 3, 2),), ((2, 0, 1),)),
+        "BroadcastTo": ((v(1, 3),), ((2, 3),)),
+        "GetItem": ((v(3, 2),), (index,)),
+        "IndexAdd": ((v(4, 2),), ((3, 2), index)),
+        "Concatenate": ((v(2, 3), v(1, 3)), (0,)),
+    }
+
+
+def check_op(op: type, arrays: tuple, params: tuple, eps: float, atol: float, rtol: float):
+    """(passed, max abs error of the full Jacobian) for one primitive on one case."""
+    inputs = tuple(Tensor(a, requires_grad=True) if a.dtype == np.float64 else a for a in arrays)
+    differentiable = [t for t in inputs if isinstance(t, Tensor)]
+
+    def fn(*tensors):
+        values = iter(tensors)
+        return apply(
+            op, tuple(next(values) if isinstance(t, Tensor) else t for t in inputs), params
+        )
+
+    out = fn(*differentiable)
+    if not any(node.op is op for node in autograd.graph_nodes(out.grad_fn)):
+        raise AssertionError(f"the case for {op.name} did not record a {op.name} node")
+    passed = gradcheck(fn, differentiable, eps=eps, atol=atol, rtol=rtol, raise_exception=False)
+    return passed, _max_jacobian_error(fn, differentiable, eps)
+
+
+def _max_jacobian_error(fn, inputs: list, eps: float) -> float:
+    """Largest |engine - central difference| over every Jacobian entry of every input."""
+    out = fn(*inputs)
+    worst = 0.0
+    for k in range(out.size):
+        seed = np.zeros(out.size)
+        seed[k] = 1.0
+        grads = autograd.grad(fn(*inputs), inputs, (seed.reshape(out.shape),), allow_unused=True)
+        for tensor, grad in zip(inputs, grads):
+            engine = np.zeros(tensor.shape) if grad is None else grad.data
+            numeric = _numeric_row(fn, inputs, tensor, k, eps)
+            worst = max(worst, float(np.max(np.abs(engine - numeric), initial=0.0)))
+    return worst
+
+
+def _numeric_row(fn, inputs: list, tensor: Tensor, k: int, eps: float) -> np.ndarray:
+    original = tensor.data.copy()
+    row = np.empty(tensor.size)
+    for j in range(tensor.size):
+        flat = original.ravel().copy()
+        flat[j] += eps
+        tensor.data = flat.reshape(original.shape)
+        plus = fn(*inputs).data.ravel()[k]
+        flat[j] -= 2 * eps
+        tensor.data = flat.reshape(original.shape)
+        minus = fn(*inputs).data.ravel()[k]
+        row[j] = (plus - minus) / (2 * eps)
+    tensor.data = original
+    return row.reshape(original.shape)
+
+
+def run(args: argparse.Namespace) -> int:
+    table = cases()
+    failed = []
+    print(f"{'op':<22}{'inputs':<26}{'max abs error':>15}  result")
+    for op in primitives():
+        if op.name not in table:
+            failed.append(op.name)
+            print(
+                f"{op.name:<22}{'-':<26}{'-':>15}  NO CASE (add one to minigrad/cli/gradcheck.py)"
+            )
+            continue
+        arrays, params = table[op.name]
+        passed, error = check_op(op, arrays, params, args.eps, args.atol, args.rtol)
+        shapes = " ".join(str(a.shape) for a in arrays if a.dtype == np.float64)
+        print(f"{op.name:<22}{shapes:<26}{error:>15.2e}  {'ok' if passed else 'FAIL'}")
+        if not passed:
+            failed.append(op.name)
+    total = len(primitives())
+    if failed:
+        print(f"{len(failed)} of {total} primitives failed: {', '.join(failed)}")
+        return 1
+    print(f"all {total} primitives agree with central differences")
+    return 0

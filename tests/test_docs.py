@@ -1,0 +1,73 @@
+"""Every ```python block of every docs page and of README.md runs.
+
+Blocks of one page run in order in one namespace, in a temporary working folder, after
+`mg.manual_seed(0)`; one test per page, so a failure names the page and the block.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import minigrad as mg
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+PYTHON_BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
+
+
+def python_blocks(page: Path) -> list[tuple[int, str]]:
+    """(line number, source) of each ```python block of `page`."""
+    text = page.read_text(encoding="utf-8")
+    return [
+        (text.count("\n", 0, match.start()) + 1, match.group(1))
+        for match in PYTHON_BLOCK.finditer(text)
+    ]
+
+
+def test_block_finder_sees_only_python_fences():
+    sample = "text\n```python\nx = 1\n```\n```text\nnot run\n```\n```python\ny = 2\n```\n"
+    page = Path(__file__).parent / "_sample_page.md"
+    try:
+        page.write_text(sample)
+        assert python_blocks(page) == [(2, "x = 1\n"), (8, "y = 2\n")]
+    finally:
+        page.unlink()
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_page_runs(page, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    mg.manual_seed(0)
+    namespace = {"__name__": f"docs_{page.stem}"}
+    for line, source in python_blocks(page):
+        code = compile(source, f"{page.relative_to(ROOT)}:{line}", "exec")
+        try:
+            exec(code, namespace)
+        except Exception as error:
+            pytest.fail(f"{page.relative_to(ROOT)}, block at line {line}: {error!r}")
+
+
+def test_api_reference_is_up_to_date():
+    generated = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "gen_api_docs.py"), "--stdout"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    current = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    assert current == generated, (
+        "docs/api.md is out of date with the docstrings; regenerate it with "
+        "`python tools/gen_api_docs.py`"
+    )
+
+
+def test_index_links_every_page():
+    index = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    for page in (ROOT / "docs").glob("*.md"):
+        if page.name != "index.md":
+            assert f"({page.name})" in index, f"docs/index.md does not link {page.name}"
