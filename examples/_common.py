@@ -57,11 +57,11 @@ def save(figure, out: Path, name: str) -> Path:
 
 
 def report(name: str, *values) -> None:
-    """Print `name = v1 v2 ...`; numbers with up to 6 significant digits."""
+    """Print `name = v1 v2 ...`, numbers to 7 significant digits (float32 precision)."""
     flat = []
     for value in values:
         flat.extend(np.ravel(np.asarray(value, dtype=float)).tolist())
-    print(f"{name} = " + " ".join(f"{v:.6g}" for v in flat))
+    print(f"{name} = " + " ".join(f"{v:.7g}" for v in flat))
 
 
 def note(text: str) -> None:
