@@ -1,0 +1,167 @@
+"""`python -m benchmarks`: run the cases once per thread count, each in its own process.
+
+The parent only starts workers and prints the table; a worker (`--worker`) is started with the
+thread variables already in its environment, so NumPy and PyTorch read them at import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .report import markdown_table
+
+CASE_IDS = ("1", "2", "3", "4", "5", "6")
+CASE_NAMES = {
+    "op_overhead": "1",
+    "lecture_mlp": "2",
+    "mnist_mlp": "3",
+    "wide_mlp": "4",
+    "long_chain": "5",
+    "peak_memory": "6",
+}
+ENGINE_NAMES = ("numpy", "torch", "minigrad")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Time minigrad against hand-written NumPy and PyTorch on the same steps.",
+    )
+    parser.add_argument(
+        "--threads", default="1,2", help="comma-separated thread counts, one process each (1,2)"
+    )
+    parser.add_argument(
+        "--cases",
+        default=",".join(CASE_IDS),
+        help="comma-separated case numbers or names: 1 op_overhead, 2 lecture_mlp, 3 mnist_mlp, "
+        "4 wide_mlp, 5 long_chain, 6 peak_memory (all)",
+    )
+    parser.add_argument("--repeat", type=int, help="timed samples per engine, cases 1-4 (40)")
+    parser.add_argument("--long-repeat", type=int, help="timed samples per engine, case 5 (5)")
+    parser.add_argument(
+        "--quick", action="store_true", help="few samples (5, and 1 for case 5): a smoke check"
+    )
+    parser.add_argument(
+        "--engines", default=",".join(ENGINE_NAMES), help="engines to compare; numpy always runs"
+    )
+    parser.add_argument("--json", metavar="PATH", help="also write every row and setting here")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--result-file", help=argparse.SUPPRESS)
+    arguments = parser.parse_args(argv)
+    arguments.repeat = arguments.repeat or (5 if arguments.quick else 40)
+    arguments.long_repeat = arguments.long_repeat or (1 if arguments.quick else 5)
+    arguments.case_list = _case_list(parser, arguments.cases)
+    arguments.engine_list = _engine_list(parser, arguments.engines)
+    arguments.thread_list = _thread_list(parser, arguments.threads)
+    return arguments
+
+
+def _case_list(parser: argparse.ArgumentParser, text: str) -> list[str]:
+    cases = []
+    for part in text.split(","):
+        case = CASE_NAMES.get(part.strip(), part.strip())
+        if case not in CASE_IDS:
+            parser.error(f"unknown case {part!r}; expected 1-6 or one of {', '.join(CASE_NAMES)}")
+        cases.append(case)
+    return cases
+
+
+def _engine_list(parser: argparse.ArgumentParser, text: str) -> list[str]:
+    engines = [part.strip() for part in text.split(",")]
+    unknown = [e for e in engines if e not in ENGINE_NAMES]
+    if unknown:
+        parser.error(f"unknown engine {unknown[0]!r}; expected some of {', '.join(ENGINE_NAMES)}")
+    return ["numpy"] + [e for e in engines if e != "numpy"]
+
+
+def _thread_list(parser: argparse.ArgumentParser, text: str) -> list[int]:
+    try:
+        threads = [int(part) for part in text.split(",")]
+    except ValueError:
+        parser.error(f"--threads takes whole numbers like 1,2; got {text!r}")
+    if any(n < 1 for n in threads):
+        parser.error(f"--threads must be at least 1; got {text!r}")
+    return threads
+
+
+def run_in_subprocess(arguments: argparse.Namespace, threads: int) -> dict:
+    """Start a worker with the thread variables set; return what it wrote."""
+    environment = dict(os.environ)
+    environment.update({name: str(threads) for name in THREAD_VARIABLES})
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO_ROOT), environment.get("PYTHONPATH")])
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        result_file = os.path.join(folder, "rows.json")
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--worker",
+            f"--threads={threads}",
+            f"--cases={','.join(arguments.case_list)}",
+            f"--engines={','.join(arguments.engine_list)}",
+            f"--repeat={arguments.repeat}",
+            f"--long-repeat={arguments.long_repeat}",
+            f"--result-file={result_file}",
+        ]
+        completed = subprocess.run(command, env=environment, cwd=REPO_ROOT)
+        if completed.returncode != 0:
+            sys.exit(f"the worker for {threads} thread(s) failed (exit {completed.returncode})")
+        with open(result_file) as stream:
+            return json.load(stream)
+
+
+def interleave_rows(runs: list[dict]) -> list[dict]:
+    """Rows grouped by case, one per thread count, in the order the cases ran."""
+    rows = []
+    for group in zip(*(run["rows"] for run in runs)):
+        rows.extend(group)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    arguments = parse_arguments(argv)
+    if arguments.worker:
+        from .cases import Settings
+        from .runner import run_worker
+
+        settings = Settings(arguments.thread_list[0], arguments.repeat, arguments.long_repeat)
+        run_worker(
+            settings.threads,
+            arguments.case_list,
+            arguments.engine_list,
+            settings,
+            arguments.result_file,
+        )
+        return
+    began = time.perf_counter()
+    runs = [run_in_subprocess(arguments, threads) for threads in arguments.thread_list]
+    meta = runs[0]["meta"]
+    print()
+    print(
+        f"{meta['machine']}, Python {meta['python']}, numpy {meta['numpy']}, "
+        f"torch {meta['torch'] or 'absent'}, minigrad {meta['minigrad']} "
+        f"(MLP steps as {meta.get('minigrad_mlp_form', '-')}); medians of {arguments.repeat} "
+        f"samples (case 5: {arguments.long_repeat}); {time.perf_counter() - began:.0f} s"
+    )
+    print()
+    print(markdown_table(interleave_rows(runs)))
+    for note in runs[0]["notes"]:
+        print(f"\nnote: {note}")
+    if arguments.json:
+        with open(arguments.json, "w") as stream:
+            json.dump({"arguments": sys.argv[1:], "runs": runs}, stream, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""The six cases: what each measures, the gradient check before it, and its target.
+
+Every case takes the loaded engines ({name: module}, 'numpy' always present) and the run's
+settings, prints one line per figure as it goes, and returns table rows. A row's values are in
+the row's unit, one per engine (None where an engine does not take part).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from . import problems
+from .harness import (
+    Timing,
+    compare_gradients,
+    interleaved_phase_timings,
+    interleaved_timings,
+    peak_traced_bytes,
+)
+
+ENGINES = ("numpy", "torch", "minigrad")
+OP_CHAIN_LENGTH = 200
+LONG_CHAINS = (10_000, 100_000)
+
+
+@dataclass
+class Settings:
+    """How hard to measure: `repeat` samples for cases 1-4, `long_repeat` for case 5."""
+
+    threads: int
+    repeat: int
+    long_repeat: int
+
+
+@dataclass
+class Row:
+    """One line of the final table."""
+
+    case: str
+    unit: str
+    threads: int
+    values: dict[str, float | None]
+    target: str = ""
+    met: str = ""
+    ratios: bool = True  # False where minigrad/engine means nothing (a ratio of ratios)
+
+
+@dataclass
+class Target:
+    """minigrad's figure against each reference engine: at most (or at least) `limit` x it."""
+
+    limits: dict[str, float]
+    higher_is_better: bool = False
+    missing: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        sign = ">=" if self.higher_is_better else "<="
+        return ", ".join(f"{sign} {limit:g}x {engine}" for engine, limit in self.limits.items())
+
+    def met(self, values: dict[str, float | None]) -> str:
+        mine = values.get("minigrad")
+        if mine is None:
+            return "n/a"
+        verdicts, missing = [], []
+        for engine, limit in self.limits.items():
+            reference = values.get(engine)
+            if reference is None:
+                missing.append(engine)
+                continue
+            ratio = mine / reference
+            verdicts.append(ratio >= limit if self.higher_is_better else ratio <= limit)
+        if not verdicts:
+            return "n/a"
+        answer = "yes" if all(verdicts) else "NO"
+        return answer + (f" ({', '.join(missing)} n/a)" if missing else "")
+
+
+def _row(case: str, unit: str, settings: Settings, values: dict, target: Target | None) -> Row:
+    row = Row(case, unit, settings.threads, {e: values.get(e) for e in ENGINES})
+    if target is not None:
+        row.target, row.met = target.text(), target.met(row.values)
+    return row
+
+
+def _report_gradients(case: str, gradients: dict[str, list]) -> None:
+    """Print, per engine, whether its gradients equal the hand-written NumPy ones."""
+    reference = gradients["numpy"]
+    for engine, got in gradients.items():
+        if engine == "numpy":
+            continue
+        check = compare_gradients(got, reference)
+        verdict = "match" if check.ok else "DO NOT MATCH"
+        print(
+            f"  check {case}: {engine} gradients {verdict} the NumPy reference "
+            f"(max relative difference {check.max_relative_error:.1e})",
+            flush=True,
+        )
+
+
+def _print_timings(case: str, timings: dict[str, Timing], scale: float, unit: str) -> None:
+    parts = [
+        f"{engine} {t.median * scale:.4g} {unit} (IQR {100 * t.spread:.0f}%)"
+        for engine, t in timings.items()
+    ]
+    print(f"  {case}: " + "; ".join(parts), flush=True)
+
+
+def op_overhead(engines: dict, settings: Settings) -> list[Row]:
+    """Case 1: a 200-op add/mul/tanh chain on 16 float32 elements, then sum and backward."""
+    start = problems.chain_input()
+    phases = {e: m.chain_phases(start, OP_CHAIN_LENGTH) for e, m in engines.items()}
+    _report_gradients("1 op overhead", {e: [b(f())] for e, (f, b) in phases.items()})
+    calls = {e: (lambda f=f, b=b: b(f())) for e, (f, b) in phases.items()}
+    timings = interleaved_timings(calls, settings.repeat, number=5)
+    _print_timings("1 op overhead (whole chain)", timings, 1e3, "ms")
+    per_op = {e: t.median / OP_CHAIN_LENGTH * 1e6 for e, t in timings.items()}
+    target = Target({"torch": 1.0, "numpy": 3.0})
+    return [_row("1 op overhead, fw+bw per op", "us", settings, per_op, target)]
+
+
+def _mlp_case(
+    label: str, problem: problems.MLPProblem, engines: dict, settings: Settings, number: int
+) -> dict[str, Timing]:
+    trainers = {e: m.mlp_trainer(problem) for e, m in engines.items()}
+    _report_gradients(label, {e: trainer() for e, trainer in trainers.items()})
+    timings = interleaved_timings(trainers, settings.repeat, number=number)
+    _print_timings(label + " step", timings, 1e3, "ms")
+    return timings
+
+
+def lecture_mlp(engines: dict, settings: Settings) -> list[Row]:
+    """Case 2: lecture 001's network, d = 8, L = 6, N = 100, tanh, MSE, one GD step."""
+    timings = _mlp_case("2 lecture MLP", problems.lecture_mlp(), engines, settings, number=10)
+    values = {e: t.median * 1e6 for e, t in timings.items()}
+    target = Target({"torch": 0.8, "numpy": 2.0})
+    return [_row("2 lecture MLP d=8 L=6 N=100, step", "us", settings, values, target)]
+
+
+def mnist_mlp(engines: dict, settings: Settings) -> list[Row]:
+    """Case 3: 784-256-256-10, ReLU, softmax cross-entropy, batch 128, one SGD step."""
+    timings = _mlp_case("3 MNIST MLP", problems.mnist_mlp(), engines, settings, number=1)
+    values = {e: t.median * 1e3 for e, t in timings.items()}
+    target = Target({"numpy": 1.1})
+    return [_row("3 MLP 784-256-256-10 b128, step", "ms", settings, values, target)]
+
+
+def wide_mlp(engines: dict, settings: Settings) -> list[Row]:
+    """Case 4: 1024-1024-1024-10, ReLU, cross-entropy, batch 256: time and achieved GFLOP/s."""
+    problem = problems.wide_mlp()
+    timings = _mlp_case("4 wide MLP", problem, engines, settings, number=1)
+    milliseconds = {e: t.median * 1e3 for e, t in timings.items()}
+    gigaflops = {e: problem.flops_per_step / t.median / 1e9 for e, t in timings.items()}
+    print(f"  4 wide MLP: {problem.flops_per_step / 1e9:.3f} GFLOP per step", flush=True)
+    return [
+        _row(
+            "4 MLP 1024-1024-1024-10 b256, step",
+            "ms",
+            settings,
+            milliseconds,
+            Target({"numpy": 1.1}),
+        ),
+        _row(
+            "4 same, achieved",
+            "GFLOP/s",
+            settings,
+            gigaflops,
+            Target({"numpy": 0.9}, higher_is_better=True),
+        ),
+    ]
+
+
+def long_chain(engines: dict, settings: Settings) -> list[Row]:
+    """Case 5: 10,000- and 100,000-op chains on a tiny tensor, forward and backward timed apart."""
+    start = problems.chain_input()
+    short_length = LONG_CHAINS[0]
+    short = {e: m.chain_phases(start, short_length) for e, m in engines.items()}
+    _report_gradients(f"5 chain {short_length}", {e: [b(f())] for e, (f, b) in short.items()})
+    rows, totals = [], {}
+    for length in LONG_CHAINS:
+        phases = {e: m.chain_phases(start, length) for e, m in engines.items()}
+        timings = interleaved_phase_timings(phases, settings.long_repeat)
+        label = f"5 chain {length // 1000}k ops"
+        for phase, index in (("forward", 0), ("backward", 1)):
+            _print_timings(f"{label} {phase}", {e: t[index] for e, t in timings.items()}, 1e3, "ms")
+            values = {e: t[index].median * 1e3 for e, t in timings.items()}
+            rows.append(_row(f"{label}, {phase}", "ms", settings, values, None))
+        totals[length] = {e: t[0].median + t[1].median for e, t in timings.items()}
+    short_length, long_length = LONG_CHAINS
+    growth = {e: totals[long_length][e] / totals[short_length][e] for e in engines}
+    row = _row("5 fw+bw time 100k / 10k", "x", settings, growth, None)
+    row.ratios = False
+    row.target = f"minigrad <= {long_length // short_length}"
+    row.met = "yes" if growth["minigrad"] <= long_length / short_length else "NO"
+    return rows + [row]
+
+
+def peak_memory(engines: dict, settings: Settings) -> list[Row]:
+    """Case 6: tracemalloc peak of one case-3 training step, minigrad against NumPy by hand."""
+    problem = problems.mnist_mlp()
+    traced = {e: m for e, m in engines.items() if e != "torch"}
+    trainers = {e: m.mlp_trainer(problem) for e, m in traced.items()}
+    _report_gradients("6 peak memory", {e: trainer() for e, trainer in trainers.items()})
+    peaks = {}
+    for engine, trainer in trainers.items():
+        trainer()  # a second step first, so only a steady-state step is traced
+        peaks[engine] = max(peak_traced_bytes(trainer) for _ in range(3)) / 2**20
+    print(
+        "  6 peak memory: "
+        + "; ".join(f"{e} {mib:.2f} MiB" for e, mib in peaks.items())
+        + " (torch's allocator is invisible to tracemalloc)",
+        flush=True,
+    )
+    return [_row("6 peak memory, case-3 step", "MiB", settings, peaks, Target({"numpy": 1.3}))]
+
+
+CASES: dict[str, Callable[[dict, Settings], list[Row]]] = {
+    "1": op_overhead,
+    "2": lecture_mlp,
+    "3": mnist_mlp,
+    "4": wide_mlp,
+    "5": long_chain,
+    "6": peak_memory,
+}

@@ -1,0 +1,128 @@
+"""The same steps in minigrad, through its public API.
+
+Two forms of the MLP step: raw tensors (`x @ W + b`, the update written on `.data`), which needs
+only the core, and modules (`nn.Linear`, `optim.SGD`), what a user writes once those exist.
+`MLP_FORM` picks one; 'auto' takes modules when `minigrad.nn` and `minigrad.optim` provide them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+import minigrad as mg
+
+from .problems import CHAIN_ADD, CHAIN_SCALE, LEARNING_RATE, MLPProblem, chain_ops
+
+try:
+    from minigrad.nn import functional as F
+except ImportError:
+    from minigrad import functional as F
+
+name = "minigrad"
+version = mg.__version__
+
+MLP_FORM = "auto"
+
+
+def modules_available() -> bool:
+    try:
+        from minigrad.nn import Linear, Sequential  # noqa: F401
+        from minigrad.optim import SGD  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def mlp_form() -> str:
+    """'modules' or 'tensors': the form `mlp_trainer` builds."""
+    if MLP_FORM == "auto":
+        return "modules" if modules_available() else "tensors"
+    return MLP_FORM
+
+
+def mlp_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
+    """One SGD step per call on a private copy of the weights; returns that step's gradients."""
+    if mlp_form() == "modules":
+        return _module_trainer(problem)
+    return _tensor_trainer(problem)
+
+
+def _loss_function(problem: MLPProblem) -> Callable:
+    return F.mse_loss if problem.loss == "mse" else F.cross_entropy
+
+
+def _tensor_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
+    parameters = [mg.Tensor(p, requires_grad=True) for p in problem.parameters]
+    inputs = mg.Tensor(problem.inputs)
+    targets = problem.targets if problem.loss == "cross_entropy" else mg.Tensor(problem.targets)
+    layers = len(parameters) // 2
+    tanh = problem.activation == "tanh"
+    loss_function = _loss_function(problem)
+
+    def step() -> list[np.ndarray]:
+        for parameter in parameters:
+            parameter.grad = None
+        h = inputs
+        for i in range(layers):
+            h = h @ parameters[2 * i] + parameters[2 * i + 1]
+            if i < layers - 1:
+                h = h.tanh() if tanh else h.relu()
+        loss_function(h, targets).backward()
+        for parameter in parameters:
+            parameter.data -= LEARNING_RATE * parameter.grad
+        return [parameter.grad for parameter in parameters]
+
+    return step
+
+
+def _module_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
+    from minigrad import nn, optim
+
+    layers = []
+    for i, (fan_in, fan_out) in enumerate(zip(problem.sizes[:-1], problem.sizes[1:])):
+        linear = nn.Linear(fan_in, fan_out)
+        linear.weight.data = problem.parameters[2 * i].copy()
+        linear.bias.data = problem.parameters[2 * i + 1].copy()
+        layers.append(linear)
+        if i < len(problem.sizes) - 2:
+            layers.append(nn.Tanh() if problem.activation == "tanh" else nn.ReLU())
+    model = nn.Sequential(*layers)
+    parameters = [p for layer in layers for p in layer.parameters()]
+    optimizer = optim.SGD(parameters, lr=LEARNING_RATE)
+    inputs = mg.Tensor(problem.inputs)
+    targets = problem.targets if problem.loss == "cross_entropy" else mg.Tensor(problem.targets)
+    loss_function = _loss_function(problem)
+
+    def step() -> list[np.ndarray]:
+        optimizer.zero_grad()
+        loss_function(model(inputs), targets).backward()
+        optimizer.step()
+        return [parameter.grad for parameter in parameters]
+
+    return step
+
+
+def chain_phases(start: np.ndarray, length: int) -> tuple[Callable, Callable]:
+    """The chain's forward (ending in a sum) and its backward, returning d sum / d start."""
+    ops = chain_ops(length)
+    leaf = mg.Tensor(start, requires_grad=True)
+
+    def forward() -> mg.Tensor:
+        leaf.grad = None
+        value = leaf
+        for op in ops:
+            if op == "add":
+                value = value + CHAIN_ADD
+            elif op == "mul":
+                value = value * CHAIN_SCALE
+            else:
+                value = value.tanh()
+        return value.sum()
+
+    def backward(total: mg.Tensor) -> np.ndarray:
+        total.backward()
+        return leaf.grad
+
+    return forward, backward

@@ -1,0 +1,82 @@
+"""The networks, weights and data every engine trains on, as plain float32 NumPy arrays.
+
+Each engine copies these arrays into its own tensors, so all of them start from the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+LEARNING_RATE = 0.01
+
+# The op-overhead chain: ops in rotation, constants kept as Python numbers so the tensor stays
+# float32 and the chain's values stay bounded (tanh every third op).
+CHAIN_ELEMENTS = 16
+CHAIN_ADD = 0.5
+CHAIN_SCALE = 0.75
+CHAIN_ROTATION = ("add", "mul", "tanh")
+
+
+@dataclass(frozen=True)
+class MLPProblem:
+    """A fully connected network y = f(x) with its weights, one batch of data and its loss.
+
+    `parameters` is the flat list [W1, b1, W2, b2, ...], W of shape (in, out) as in minigrad.
+    `loss` is 'mse' (targets of the output's shape) or 'cross_entropy' (integer class labels).
+    """
+
+    name: str
+    sizes: tuple[int, ...]
+    batch: int
+    activation: str
+    loss: str
+    parameters: tuple[np.ndarray, ...]
+    inputs: np.ndarray
+    targets: np.ndarray
+
+    @property
+    def flops_per_step(self) -> int:
+        """6 x batch x sum(in x out): forward 2, backward 4 flops per weight per example."""
+        return 6 * self.batch * sum(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+
+
+def mlp_problem(
+    name: str, sizes: tuple[int, ...], batch: int, activation: str, loss: str, seed: int = 0
+) -> MLPProblem:
+    """Weights drawn N(0, 1/in) (the lectures' init, so activations stay O(1)), zero biases."""
+    rng = np.random.default_rng(seed)
+    parameters = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        weight = rng.standard_normal((fan_in, fan_out)) / np.sqrt(fan_in)
+        parameters += [weight.astype(np.float32), np.zeros(fan_out, np.float32)]
+    inputs = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    if loss == "cross_entropy":
+        targets = rng.integers(0, sizes[-1], batch).astype(np.int64)
+    else:
+        targets = rng.standard_normal((batch, sizes[-1])).astype(np.float32)
+    return MLPProblem(name, sizes, batch, activation, loss, tuple(parameters), inputs, targets)
+
+
+def lecture_mlp() -> MLPProblem:
+    """Lecture 001's example (slide 'Computational complexity'): d = 8 neurons, L = 6 layers,
+    N = 100 observations, MSE against a scalar y_i: five tanh layers 8 -> 8, then 8 -> 1."""
+    return mlp_problem("lecture_mlp", (8, 8, 8, 8, 8, 8, 1), 100, "tanh", "mse")
+
+
+def mnist_mlp() -> MLPProblem:
+    return mlp_problem("mnist_mlp", (784, 256, 256, 10), 128, "relu", "cross_entropy")
+
+
+def wide_mlp() -> MLPProblem:
+    return mlp_problem("wide_mlp", (1024, 1024, 1024, 10), 256, "relu", "cross_entropy")
+
+
+def chain_input(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(CHAIN_ELEMENTS).astype(np.float32)
+
+
+def chain_ops(length: int) -> list[str]:
+    """The chain's op names in order; every engine walks the same list with the same loop."""
+    return [CHAIN_ROTATION[k % len(CHAIN_ROTATION)] for k in range(length)]

@@ -1,0 +1,71 @@
+"""The same steps in PyTorch, written as a PyTorch user would, with raw tensors.
+
+Importing this module imports torch; the caller treats an ImportError as "torch not installed".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .problems import CHAIN_ADD, CHAIN_SCALE, LEARNING_RATE, MLPProblem, chain_ops
+
+name = "torch"
+version = torch.__version__
+
+
+def set_threads(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def mlp_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
+    """One SGD step per call on a private copy of the weights; returns that step's gradients."""
+    parameters = [torch.tensor(p, requires_grad=True) for p in problem.parameters]
+    inputs = torch.from_numpy(problem.inputs)
+    targets = torch.from_numpy(problem.targets)
+    layers = len(parameters) // 2
+    activation = torch.tanh if problem.activation == "tanh" else torch.relu
+    loss_function = F.mse_loss if problem.loss == "mse" else F.cross_entropy
+
+    def step() -> list[np.ndarray]:
+        for parameter in parameters:
+            parameter.grad = None
+        h = inputs
+        for i in range(layers):
+            h = h @ parameters[2 * i] + parameters[2 * i + 1]
+            if i < layers - 1:
+                h = activation(h)
+        loss_function(h, targets).backward()
+        with torch.no_grad():
+            for parameter in parameters:
+                parameter.add_(parameter.grad, alpha=-LEARNING_RATE)
+        return [parameter.grad.numpy() for parameter in parameters]
+
+    return step
+
+
+def chain_phases(start: np.ndarray, length: int) -> tuple[Callable, Callable]:
+    """The chain's forward (ending in a sum) and its backward, returning d sum / d start."""
+    ops = chain_ops(length)
+    leaf = torch.tensor(start, requires_grad=True)
+
+    def forward() -> torch.Tensor:
+        leaf.grad = None
+        value = leaf
+        for op in ops:
+            if op == "add":
+                value = value + CHAIN_ADD
+            elif op == "mul":
+                value = value * CHAIN_SCALE
+            else:
+                value = value.tanh()
+        return value.sum()
+
+    def backward(total: torch.Tensor) -> np.ndarray:
+        total.backward()
+        return leaf.grad.numpy()
+
+    return forward, backward
