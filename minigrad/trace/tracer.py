@@ -1,0 +1,235 @@
+"""`Tracer`: records every forward op and every VJP with its shapes, flops and bytes moved."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import autograd
+from ..autograd import FREED, Node
+from .costs import Cost, backward_cost, forward_cost
+
+
+@dataclass
+class OpRecord:
+    """One op run in one direction ('forward' or 'backward').
+
+    `input_shapes` and `output_shape` are the op's own (for a backward record too: its VJP maps a
+    gradient of `output_shape` to gradients of `input_shapes`). Flops are None for an op of
+    unknown cost (a user's `Function`); `module` is the parameter-owning Module the op belongs to,
+    when the Tracer was given one.
+    """
+
+    phase: str
+    op: str
+    input_shapes: tuple
+    output_shape: tuple
+    matmul_flops: int | None
+    other_flops: int | None
+    bytes: int
+    module: str | None = None
+
+    @property
+    def flops(self) -> int | None:
+        if self.matmul_flops is None:
+            return None
+        return self.matmul_flops + self.other_flops
+
+
+def _is_primitive(op) -> bool:
+    """Built-in ops are classes in `minigrad.ops`; a user's Function is an adapter instance."""
+    return isinstance(op, type)
+
+
+def op_cost(op, phase: str, input_shapes: list, output_shape: tuple, params, needs=()):
+    """The `Cost` of one op run, or None when its cost is unknown."""
+    if not _is_primitive(op):
+        return None
+    if phase == "forward":
+        return forward_cost(op.name, input_shapes, output_shape, params)
+    return backward_cost(op.name, input_shapes, output_shape, needs, params)
+
+
+def node_input_shapes(node: Node) -> list:
+    """The shapes of a node's inputs: from its parents, or from the constants it keeps (None for
+    an absent input, such as a Linear without bias, or a constant already released)."""
+    saved = node.saved if node.saved is not FREED and node.saved is not None else ()
+    shapes = []
+    for index, parent in enumerate(node.parents):
+        if type(parent) is Node:
+            shapes.append(parent.shape)
+        elif parent is not None:
+            shapes.append(parent.data.shape)
+        elif index < len(saved) and saved[index] is not None:
+            shapes.append(np.shape(saved[index]))
+        else:
+            shapes.append(None)
+    return shapes
+
+
+def node_costs(node: Node) -> tuple:
+    """(forward Cost, backward Cost) of a recorded node, from its shapes alone (either may be
+    None: an unknown op, or one whose parameters backward has released)."""
+    shapes = node_input_shapes(node)
+    forward = op_cost(node.op, "forward", shapes, node.shape, node.params)
+    backward = op_cost(node.op, "backward", shapes, node.shape, node.params, node.needs)
+    return forward, backward
+
+
+def _nbytes(value) -> int:
+    return 0 if value is None else int(np.asarray(value).nbytes)
+
+
+def parameter_owners(module) -> dict:
+    """id(parameter) -> dotted path of the Module that holds it directly ('' for `module`
+    itself), from `module.named_parameters()`."""
+    owners = {}
+    for name, parameter in module.named_parameters():
+        owners[id(parameter)] = name.rpartition(".")[0]
+    return owners
+
+
+def node_module(node: Node | None, owners: dict) -> str | None:
+    """The Module a node belongs to: the one holding a parameter the node reads directly.
+
+    An op reads a Module's parameters only inside that Module's forward, so this finds every
+    op that touches a weight or bias without wrapping `Module.__call__`; a parameter-free Module
+    (an activation) has nothing to be recognised by, and its ops stay unattributed.
+    """
+    if node is None or not owners:
+        return None
+    for parent in node.parents:
+        path = owners.get(id(parent)) if parent is not None and type(parent) is not Node else None
+        if path is not None:
+            return path
+    return None
+
+
+class Tracer:
+    """Context manager recording every op run in its scope (forward, and backward VJPs).
+
+    `with Tracer(module=model) as t:` ... then `t.records` (a list of `OpRecord`), `t.totals()`,
+    `t.summary()`. Flops follow the conventions in `minigrad/trace/costs.py` and docs/trace.md
+    (a matmul (n, d) @ (d, e) is 2 n d e forward, 2 n d e backward per needed input gradient).
+    It observes ops through `autograd.add_watcher`, and removes itself on exit, so outside its
+    scope the engine pays nothing. Pass `module` to attribute ops to the Modules whose parameters
+    they read (see `node_module`).
+    """
+
+    def __init__(self, module=None):
+        self.records: list[OpRecord] = []
+        self._owners = parameter_owners(module) if module is not None else {}
+
+    def __enter__(self) -> Tracer:
+        autograd.add_watcher(self)
+        return self
+
+    def __exit__(self, *exc_info) -> bool:
+        autograd.remove_watcher(self)
+        return False
+
+    def on_forward(self, op, arrays, params, out, node) -> None:
+        shapes = [None if a is None else np.shape(a) for a in arrays]
+        cost = op_cost(op, "forward", shapes, out.shape, params)
+        moved = sum(_nbytes(a) for a in arrays) + out.nbytes
+        self._record("forward", op, shapes, out.shape, cost, moved, node)
+
+    def on_backward(self, node: Node, grad, input_grads) -> None:
+        shapes = node_input_shapes(node)
+        cost = op_cost(node.op, "backward", shapes, node.shape, node.params, node.needs)
+        kept = node.saved if node.saved is not None else ()
+        moved = (
+            _nbytes(grad)
+            + sum(_nbytes(a) for a in kept)
+            + _nbytes(node.out)
+            + sum(_nbytes(g) for g in input_grads)
+        )
+        self._record("backward", node.op, shapes, node.shape, cost, moved, node)
+
+    def _record(self, phase, op, shapes, out_shape, cost: Cost | None, moved, node) -> None:
+        self.records.append(
+            OpRecord(
+                phase,
+                op.name,
+                tuple(shapes),
+                tuple(out_shape),
+                None if cost is None else cost.matmul_flops,
+                None if cost is None else cost.other_flops,
+                moved,
+                node_module(node, self._owners),
+            )
+        )
+
+    def totals(self) -> dict:
+        """Sums over the records: flops (all, and the matmul part), bytes and op counts, per
+        direction; `unknown_ops` counts records whose cost is unknown (left out of the sums)."""
+        totals = dict.fromkeys(
+            (
+                "forward_flops", "backward_flops", "forward_matmul_flops",
+                "backward_matmul_flops", "forward_bytes", "backward_bytes", "forward_ops",
+                "backward_ops", "unknown_ops",
+            ),
+            0,
+        )  # fmt: skip
+        for record in self.records:
+            phase = record.phase
+            totals[f"{phase}_ops"] += 1
+            totals[f"{phase}_bytes"] += record.bytes
+            if record.flops is None:
+                totals["unknown_ops"] += 1
+                continue
+            totals[f"{phase}_flops"] += record.flops
+            totals[f"{phase}_matmul_flops"] += record.matmul_flops
+        return totals
+
+    def summary(self) -> str:
+        """A table of calls, flops (matmul part and the rest) and bytes, forward beside backward,
+        per op type, then per Module when a module was given, then the totals."""
+        lines = [_header("op")]
+        lines += _rows(self.records, lambda r: r.op)
+        if any(r.module is not None for r in self.records):
+            lines += ["", _header("module")]
+            lines += _rows(self.records, lambda r: r.module if r.module is not None else "(none)")
+        totals = self.totals()
+        lines += [
+            "",
+            f"total: forward {totals['forward_flops']:,} flops "
+            f"({totals['forward_matmul_flops']:,} in matmuls), backward "
+            f"{totals['backward_flops']:,} flops ({totals['backward_matmul_flops']:,} in "
+            f"matmuls); backward / forward = {_ratio(totals)}",
+        ]
+        if totals["unknown_ops"]:
+            lines.append(f"{totals['unknown_ops']} op runs of unknown cost are not counted")
+        return "\n".join(lines)
+
+
+_COLUMNS = ("calls", "matmul_flops", "flops", "bytes")
+
+
+def _header(key: str) -> str:
+    cells = [f"{key:<20}"]
+    cells += [f"{'fwd ' + c:>17}" for c in _COLUMNS] + [f"{'bwd ' + c:>17}" for c in _COLUMNS]
+    return " ".join(cells)
+
+
+def _rows(records: list, key) -> list[str]:
+    table: dict = defaultdict(lambda: {"forward": [0, 0, 0, 0], "backward": [0, 0, 0, 0]})
+    for record in records:
+        cells = table[key(record)][record.phase]
+        cells[0] += 1
+        cells[1] += record.matmul_flops or 0
+        cells[2] += record.flops or 0
+        cells[3] += record.bytes
+    lines = []
+    for name, phases in table.items():
+        numbers = phases["forward"] + phases["backward"]
+        lines.append(f"{name:<20} " + " ".join(f"{n:>17,}" for n in numbers))
+    return lines
+
+
+def _ratio(totals: dict) -> str:
+    if not totals["forward_flops"]:
+        return "n/a"
+    return f"{totals['backward_flops'] / totals['forward_flops']:.2f}"
