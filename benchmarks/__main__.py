@@ -28,6 +28,11 @@ CASE_NAMES = {
 }
 ENGINE_NAMES = ("numpy", "torch", "minigrad")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# OpenBLAS's idle workers spin for about 2^28 cycles (~0.1 s) after each call. With engines taking
+# turns on a machine with few cores, they steal the cores from PyTorch's OpenMP workers: here
+# that made PyTorch's 2-thread steps up to twice as slow, and thirty times after a short pause.
+# 2^4 cycles makes them sleep at once; a value the user has set is kept.
+OPENBLAS_QUIET_TIMEOUT = "4"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -97,6 +102,8 @@ def run_in_subprocess(arguments: argparse.Namespace, threads: int) -> dict:
     """Start a worker with the thread variables set; return what it wrote."""
     environment = dict(os.environ)
     environment.update({name: str(threads) for name in THREAD_VARIABLES})
+    if threads > 1:
+        environment.setdefault("OPENBLAS_THREAD_TIMEOUT", OPENBLAS_QUIET_TIMEOUT)
     environment["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(REPO_ROOT), environment.get("PYTHONPATH")])
     )

@@ -47,7 +47,9 @@ def describe(engines: dict, threads: int) -> dict:
         "numpy": numpy.__version__,
         "torch": getattr(engines.get("torch"), "version", None),
         "minigrad": getattr(engines.get("minigrad"), "version", None),
-        "thread_variables": {name: os.environ.get(name) for name in THREAD_VARIABLES},
+        "thread_variables": {
+            name: os.environ.get(name) for name in THREAD_VARIABLES + ("OPENBLAS_THREAD_TIMEOUT",)
+        },
     }
     if "minigrad" in engines:
         meta["minigrad_mlp_form"] = engines["minigrad"].mlp_form()
@@ -62,9 +64,11 @@ def run_worker(
         sys.exit(f"worker for {threads} thread(s) started without {', '.join(unpinned)} set")
     engines, notes = load_engines(engine_names, threads)
     meta = describe(engines, threads)
+    timeout = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
     print(
         f"threads={threads}: numpy {meta['numpy']}, torch {meta['torch'] or 'absent'}, "
-        f"minigrad {meta['minigrad'] or 'absent'} (MLP as {meta.get('minigrad_mlp_form', '-')})",
+        f"minigrad {meta['minigrad'] or 'absent'} (MLP as {meta.get('minigrad_mlp_form', '-')})"
+        + (f", OPENBLAS_THREAD_TIMEOUT={timeout}" if timeout else ""),
         flush=True,
     )
     for note in notes:
