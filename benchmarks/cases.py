@@ -205,10 +205,9 @@ def peak_memory(engines: dict, settings: Settings) -> list[Row]:
     for engine, trainer in trainers.items():
         trainer()  # a second step first, so only a steady-state step is traced
         peaks[engine] = max(peak_traced_bytes(trainer) for _ in range(3)) / 2**20
+    unseen = " (torch's allocator is invisible to tracemalloc)" if "torch" in engines else ""
     print(
-        "  6 peak memory: "
-        + "; ".join(f"{e} {mib:.2f} MiB" for e, mib in peaks.items())
-        + " (torch's allocator is invisible to tracemalloc)",
+        "  6 peak memory: " + "; ".join(f"{e} {mib:.2f} MiB" for e, mib in peaks.items()) + unseen,
         flush=True,
     )
     return [_row("6 peak memory, case-3 step", "MiB", settings, peaks, Target({"numpy": 1.3}))]
