@@ -379,12 +379,20 @@ class _Drawing:
         self._edge(source, tensor_id)
 
     def _input_edge(self, parent, target: str, key) -> None:
+        # An op drawn alone gets one edge per input, so h * h shows both; a box gets one per
+        # distinct input.
         if parent is None:
             return
         if type(parent) is Node:
-            self._edge(f"t{self.index[parent]}", target)
+            tail = f"t{self.index[parent]}"
         elif key is None or not self._owned(parent, key[0]):
-            self._edge(self._leaf_node(parent), target)
+            tail = self._leaf_node(parent)
+        else:
+            return
+        if key is None:
+            self.graph.edge(tail, target)
+        else:
+            self._edge(tail, target)
 
     def _leaf_node(self, leaf: Tensor) -> str:
         leaf_id = self.leaf_ids.get(id(leaf))

@@ -430,3 +430,10 @@ def test_without_dot_in_a_fresh_process(tmp_path):
     assert result.returncode == 1
     assert result.stdout == "digraph minigrad {\n"
     assert "GraphvizNotFoundError" in result.stderr and "apt install graphviz" in result.stderr
+
+
+def test_an_input_used_twice_gets_two_edges():
+    h = mg.tensor([1.0, 2.0], requires_grad=True)
+    graph = viz.draw_graph((h * h).sum())
+    assert edges(graph).count(("leaf0", "op0")) == 2
+    assert len(edges(graph)) == 5

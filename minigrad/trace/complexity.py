@@ -53,7 +53,8 @@ class ComplexityReport:
             "(lecture 001_7c5c639b47bbde7b.txt, 'Cost per layer', 'Computational complexity')",
             self.table(),
             "the matmul part is exactly 4 N L d^2 (dLoss/dW and dLoss/dx, 2 N d^2 each per layer);",
-            "the rest, bias and activation gradients, is 4 N L d, which fades as d grows.",
+            f"the rest, bias and activation gradients, is {self._per_unit():g} N L d, which fades "
+            "as d grows.",
         ]
         for (d, L, N), ratio in self.gd_vs_sgd.items():
             lines.append(
@@ -61,6 +62,12 @@ class ComplexityReport:
                 f"{ratio:g} = N"
             )
         return "\n".join(lines + self.notes)
+
+    def _per_unit(self) -> float:
+        """Backward flops outside matmuls per unit per example (1 for the bias sum, plus the
+        activation's derivative: 3 for tanh and sigmoid, 2 for relu, 0 for identity)."""
+        r = self.rows[0]
+        return (r["backward_flops"] - r["backward_matmul_flops"]) / (r["N"] * r["L"] * r["d"])
 
     def plot(self, path) -> str | None:
         """Backward flops against N L d^2 on log axes, written to `path`; returns a note instead
