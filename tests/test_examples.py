@@ -35,7 +35,11 @@ def run_example(name: str, out: Path, monkeypatch, capsys) -> dict[str, np.ndarr
 def example(tmp_path, monkeypatch, capsys):
     def run(name: str) -> dict:
         numbers = run_example(name, tmp_path, monkeypatch, capsys)
-        figures = sorted(p.name for p in tmp_path.glob("*.png"))
+        figures = sorted(
+            p.relative_to(tmp_path).as_posix()
+            for p in tmp_path.rglob("*")
+            if p.suffix in (".png", ".svg", ".dot")
+        )
         assert figures, f"{name} wrote no figure"
         numbers["_figures"] = figures
         return numbers
@@ -126,3 +130,31 @@ def test_dropout(example):
     plain_se, inverted_se = n["standard error, no scaling"][0], n["standard error, inverted"][0]
     assert abs(n["mean DO_r(x)^T w, no scaling"][0] - 0.5 * exact) < 4 * plain_se
     assert abs(n["mean DO_r(x)^T w, inverted"][0] - exact) < 4 * inverted_se
+
+
+def test_backward_cost(example):
+    n = example("backward_cost")
+    assert list(n["neuron backward flops dz dw dx"]) == [3, 8, 8]  # O(1), then d and d
+    assert n["neuron matches the engine"][0] == 1
+    assert n["lecture network d=8 L=6 N=100: N L d^2"][0] == 38400
+    assert n["lecture network: backward flops, matmul part"][1] == 4 * 38400
+    assert n["backward matmul flops / (N L d^2)"][0] == 4
+    assert n["x when d doubles"][0] == 4
+    assert n["x when L doubles"][0] == 2 and n["x when N doubles"][0] == 2
+    assert n["full-batch step / SGD step"][0] == 32  # N of the largest batch (--small: 32)
+    assert n["AlexNet one step L N d^2"][0] == 1.6e15
+    assert "backward_cost.png" in n["_figures"]
+
+
+def test_backward_frames(example):
+    n = example("backward_frames")
+    ops = int(n["ops in the graph"][0])
+    assert ops == 6  # matmul, sigmoid, matmul, sub, pow, sum
+    assert n["frames written"][0] == ops
+    assert len([f for f in n["_figures"] if f.startswith("frames/frame_")]) == ops
+    assert n["max |frames' backward - mg.grad|"][0] == 0
+    # dLoss/dw0 = 2 (prediction - 1) sigma(x^T W1): by hand from x = [1, -2]
+    hidden = 1 / (1 + np.exp(-np.array([1 * 0.5 - 2 * 0.2, 1 * -0.3 - 2 * 0.8])))
+    prediction = hidden @ np.array([1.0, -1.0])
+    assert n["loss"][0] == pytest.approx((prediction - 1) ** 2, rel=1e-6)
+    assert list(n["dLoss/dw0"]) == pytest.approx(2 * (prediction - 1) * hidden, rel=1e-5)
