@@ -79,7 +79,8 @@ class _Known:
     """
 
     def __init__(self, names, module, gradients):
-        self.leaf_names: dict = {}
+        self.leaf_names: dict = {}  # id(leaf) -> the user's name for it
+        self.parameter_names: dict = {}  # id(parameter) -> its path in a Module
         self.node_names: dict = {}
         self.held: dict = {}  # Node -> the user's Tensor it produced
         self.owners: dict = {}
@@ -93,7 +94,7 @@ class _Known:
 
     def _add_module(self, module, prefix: str) -> None:
         for name, parameter in module.named_parameters():
-            self.leaf_names.setdefault(id(parameter), prefix + name)
+            self.parameter_names.setdefault(id(parameter), prefix + name)
         for parameter_id, path in parameter_owners(module).items():
             self.owners.setdefault(parameter_id, prefix + path)
         named_modules = getattr(module, "named_modules", None)
@@ -106,12 +107,12 @@ class _Known:
                 self.node_names.setdefault(value.grad_fn, key)
                 self.held.setdefault(value.grad_fn, value)
             else:
-                self.leaf_names[id(value)] = key  # a user's own name beats a parameter path
+                self.leaf_names.setdefault(id(value), key)
         elif callable(getattr(value, "named_parameters", None)):
             self._add_module(value, key + ".")
 
     def leaf_name(self, leaf: Tensor) -> str | None:
-        return self.leaf_names.get(id(leaf)) or leaf.name
+        return self.leaf_names.get(id(leaf)) or leaf.name or self.parameter_names.get(id(leaf))
 
     def node_name(self, node: Node) -> str | None:
         held = self.held.get(node)

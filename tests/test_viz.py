@@ -437,3 +437,16 @@ def test_an_input_used_twice_gets_two_edges():
     graph = viz.draw_graph((h * h).sum())
     assert edges(graph).count(("leaf0", "op0")) == 2
     assert len(edges(graph)) == 5
+
+
+def test_name_priority_user_name_then_tensor_name_then_parameter_path():
+    model = TwoLayers()
+    first_weight = model.layers[0].weight
+    model.layers[0].bias.name = "b0"
+    loss = model(mg.ones(1, 3)).sum()
+    graph = viz.draw_graph(
+        loss, module=model, names={"first_weight": first_weight, "w": first_weight}
+    )
+    assert [label_of(graph, f"leaf{k}").split("\\n")[0] for k in range(3)] == [
+        "first_weight", "b0", "1.weight",
+    ]  # fmt: skip
