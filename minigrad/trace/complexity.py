@@ -77,6 +77,7 @@ class ComplexityReport:
 
             matplotlib.use("Agg")
             import matplotlib.pyplot as plt
+            from matplotlib.ticker import NullFormatter
         except ImportError:
             return "matplotlib is not installed (pip install matplotlib): no plot written"
         law = [r["NLd2"] for r in self.rows]
@@ -84,6 +85,8 @@ class ComplexityReport:
         axes.loglog(law, [r["backward_flops"] for r in self.rows], "o", label="measured backward")
         axes.loglog(sorted(law), [4 * n for n in sorted(law)], "-", label="4 N L d^2")
         axes.set(xlabel="N L d^2", ylabel="flops", title=f"backward cost, {self.activation} MLP")
+        for axis in (axes.xaxis, axes.yaxis):  # minor-tick labels overlap on a short log range
+            axis.set_minor_formatter(NullFormatter())
         axes.legend()
         figure.tight_layout()
         figure.savefig(Path(path), dpi=110)
