@@ -6,7 +6,7 @@ import traceback
 
 import numpy as np
 
-from . import autograd
+from . import autograd, ops
 
 
 class AnomalyError(RuntimeError):
@@ -62,7 +62,7 @@ class detect_anomaly:
 
     def on_backward(self, node, grad, input_grads) -> None:
         for index, input_grad in enumerate(input_grads):
-            values = getattr(input_grad, "data", input_grad)
+            values = None if input_grad is None else ops.values(input_grad)
             if not _is_finite(values):
                 shapes = ", ".join(str(getattr(p, "shape", "constant")) for p in node.parents)
                 raise AnomalyError(

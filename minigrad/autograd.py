@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from . import ops
+
 _sequence = itertools.count()
 _grad_enabled = True
 _watchers: tuple = ()
@@ -213,7 +215,9 @@ def unbroadcast(grad, shape: tuple):
     """
     extra = grad.ndim - len(shape)
     if extra:
-        grad = grad.sum(axis=tuple(range(extra)))
+        grad = grad.sum(axis=0 if extra == 1 else tuple(range(extra)))
+        if grad.shape == shape:  # the common case: a bias broadcast over a batch
+            return grad
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
@@ -381,14 +385,15 @@ def _store_leaf_grads(leaf_grads: dict, owned: set) -> None:
     for leaf, grad in leaf_grads.items():
         if leaf._hooks:
             grad = _run_hooks(leaf._hooks, grad)
-        if type(grad) is not np.ndarray:  # a Tensor (create_graph) or a NumPy scalar
-            grad = np.asarray(getattr(grad, "data", grad))
+        fresh = leaf in owned
+        if type(grad) is not np.ndarray:  # a Tensor (create_graph) or a NumPy scalar (0-d math)
+            grad, fresh = np.array(ops.values(grad)), True
         if leaf.grad is not None:
             leaf.grad += grad
             continue
         # A VJP may pass one array on to several inputs, or hand out a view; .grad must own its
         # buffer so the next backward can add into it in place without touching anyone else's.
-        if leaf not in owned and (
+        if not fresh and (
             grad.base is not None or id(grad) in handed_out or not grad.flags.writeable
         ):
             grad = grad.copy()
@@ -449,6 +454,8 @@ def grad(
 
 def root_gradient(root, gradient) -> np.ndarray:
     """The gradient that seeds backward at `root`: ones for a scalar, else the given one."""
+    from .tensor import Tensor
+
     if not root.requires_grad:
         raise BackwardError(
             f"backward from a tensor of shape {root.shape} that does not require grad and has no "
@@ -461,7 +468,9 @@ def root_gradient(root, gradient) -> np.ndarray:
                 "array of that shape (the vector in the vector-Jacobian product)"
             )
         return np.ones(root.shape, dtype=root.dtype)
-    gradient = np.array(getattr(gradient, "data", gradient), dtype=root.dtype)
+    gradient = np.array(
+        gradient.data if isinstance(gradient, Tensor) else gradient, dtype=root.dtype
+    )
     if gradient.shape != root.shape:
         raise BackwardError(
             f"gradient has shape {gradient.shape}, but the tensor it seeds has shape {root.shape}"

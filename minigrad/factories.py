@@ -67,11 +67,15 @@ def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     return _make(generator().random(_shape_args(shape), dtype=dtype), requires_grad)
 
 
+def _array_of(other) -> np.ndarray:
+    return other.data if isinstance(other, Tensor) else np.asarray(other)
+
+
 def zeros_like(other, dtype=None, requires_grad: bool = False) -> Tensor:
-    data = getattr(other, "data", other)
-    return _make(np.zeros(np.shape(data), dtype=dtype or np.asarray(data).dtype), requires_grad)
+    data = _array_of(other)
+    return _make(np.zeros(data.shape, dtype=dtype or data.dtype), requires_grad)
 
 
 def ones_like(other, dtype=None, requires_grad: bool = False) -> Tensor:
-    data = getattr(other, "data", other)
-    return _make(np.ones(np.shape(data), dtype=dtype or np.asarray(data).dtype), requires_grad)
+    data = _array_of(other)
+    return _make(np.ones(data.shape, dtype=dtype or data.dtype), requires_grad)

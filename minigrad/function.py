@@ -24,6 +24,10 @@ import numpy as np
 from .tensor import Tensor, apply
 
 
+def _values(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
 class Context:
     """What `forward` leaves for `backward`: saved arrays and which inputs need gradients."""
 
@@ -62,13 +66,13 @@ class _CustomOp:
                 f"{self.name}.backward returned {len(grads)} gradients for {len(needs)} inputs"
             )
         return tuple(
-            None if grad is None or not needed else np.asarray(getattr(grad, "data", grad))
+            None if grad is None or not needed else np.asarray(_values(grad))
             for grad, needed in zip(grads, needs)
         )
 
 
 class Function:
-    """Base class for a user-defined op with a hand-written backward (as `torch.autograd.Function`)."""
+    """A user-defined op with a hand-written backward (as `torch.autograd.Function`)."""
 
     @classmethod
     def apply(cls, *inputs) -> Tensor:

@@ -77,7 +77,7 @@ def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Te
     """Variance sum (x - mean)^2 / (n - correction); correction=1 (unbiased) as in PyTorch,
     correction=0 for NumPy's population variance (lecture 001, 'Expectation and variance')."""
     axes = _normalize_axis(axis, x.ndim)
-    count = x.size if axes is None else int(np.prod([x.shape[i] for i in axes]))
+    count = ops.reduced_count(x.shape, axes)
     deviation = x - x.mean(axis=axes, keepdims=True)
     return (deviation * deviation).sum(axis=axes, keepdims=keepdims) / max(count - correction, 0)
 
@@ -164,10 +164,11 @@ def _check_reduction(reduction: str) -> None:
 
 
 def _check_same_shape(name: str, input: Tensor, target) -> None:
-    if tuple(input.shape) != tuple(np.shape(target.data if isinstance(target, Tensor) else target)):
+    target_shape = np.shape(target.data if isinstance(target, Tensor) else target)
+    if tuple(input.shape) != target_shape:
         raise ValueError(
-            f"{name}: input shape {input.shape} and target shape "
-            f"{np.shape(getattr(target, 'data', target))} must be equal (no silent broadcast)"
+            f"{name}: input shape {input.shape} and target shape {target_shape} must be equal "
+            "(no silent broadcast)"
         )
 
 
@@ -242,4 +243,4 @@ def one_hot_like(logits: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 def detached(value) -> Tensor:
     """A constant Tensor holding `value`'s data."""
-    return wrap(np.asarray(getattr(value, "data", value)), None)
+    return wrap(np.asarray(value.data if isinstance(value, Tensor) else value), None)

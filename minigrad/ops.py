@@ -18,6 +18,8 @@ Adding an op means adding a class here and a row in `tests/test_ops.py`.
 
 from __future__ import annotations
 
+from math import prod
+
 import numpy as np
 
 
@@ -80,6 +82,17 @@ def keepdims_shape(shape: tuple, axis) -> tuple:
     if axis is None:
         return (1,) * len(shape)
     return tuple(1 if i in axis else n for i, n in enumerate(shape))
+
+
+def reduced_count(shape: tuple, axis) -> int:
+    """How many elements a reduction over `axis` combines into each output element."""
+    return prod(shape) if axis is None else prod(shape[i] for i in axis)
+
+
+def _reduced_shape(shape: tuple, axis) -> tuple:
+    if axis is None:
+        return ()
+    return tuple(n for i, n in enumerate(shape) if i not in axis)
 
 
 def _expand(g, shape: tuple, axis, keepdims: bool):
@@ -414,6 +427,8 @@ class MatMul(Op):
     @staticmethod
     def vjp(g, out, inputs, needs):
         a, b = inputs
+        if a.ndim == 2 and b.ndim == 2:
+            return (g @ b.T if needs[0] else None, a.T @ g if needs[1] else None)
         if a.ndim == 1:
             a = a.reshape((1, a.shape[0]))
             g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:])
@@ -468,7 +483,7 @@ class Sum(Op):
 
     @staticmethod
     def forward(x, axis, keepdims):
-        return np.sum(x, axis=axis, keepdims=keepdims)
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)
 
     @staticmethod
     def vjp(g, out, inputs, needs, axis, keepdims):
@@ -482,13 +497,12 @@ class Mean(Op):
 
     @staticmethod
     def forward(x, axis, keepdims):
-        return np.mean(x, axis=axis, keepdims=keepdims)
+        return np.add.reduce(x, axis=axis, keepdims=keepdims) / reduced_count(x.shape, axis)
 
     @staticmethod
     def vjp(g, out, inputs, needs, axis, keepdims):
         shape = inputs[0].shape
-        count = int(np.prod([shape[i] for i in axis])) if axis is not None else int(np.prod(shape))
-        return (_expand(g / count, shape, axis, keepdims),)
+        return (_expand(g / reduced_count(shape, axis), shape, axis, keepdims),)
 
 
 class _Extreme(Op):
@@ -513,7 +527,7 @@ class Max(_Extreme):
 
     @staticmethod
     def forward(x, axis, keepdims):
-        return np.max(x, axis=axis, keepdims=keepdims)
+        return np.maximum.reduce(x, axis=axis, keepdims=keepdims)
 
 
 class Min(_Extreme):
@@ -523,14 +537,14 @@ class Min(_Extreme):
 
     @staticmethod
     def forward(x, axis, keepdims):
-        return np.min(x, axis=axis, keepdims=keepdims)
+        return np.minimum.reduce(x, axis=axis, keepdims=keepdims)
 
 
 def _logsumexp_keepdims(x: np.ndarray, axis) -> np.ndarray:
     """log sum e^x with the max subtracted first, so no term overflows; keeps reduced axes."""
-    shift = np.max(x, axis=axis, keepdims=True)
+    shift = np.maximum.reduce(x, axis=axis, keepdims=True)
     shift = np.where(np.isfinite(shift), shift, 0)
-    return np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+    return np.log(np.add.reduce(np.exp(x - shift), axis=axis, keepdims=True)) + shift
 
 
 class LogSumExp(Op):
@@ -541,7 +555,7 @@ class LogSumExp(Op):
     @staticmethod
     def forward(x, axis, keepdims):
         out = _logsumexp_keepdims(x, axis)
-        return out if keepdims else out.reshape(np.sum(x, axis=axis).shape)
+        return out if keepdims else out.reshape(_reduced_shape(x.shape, axis))
 
     @staticmethod
     def vjp(g, out, inputs, needs, axis, keepdims):
@@ -557,8 +571,8 @@ class Softmax(Op):
 
     @staticmethod
     def forward(x, axis):
-        shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
-        shifted /= np.sum(shifted, axis=axis, keepdims=True)
+        shifted = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
+        shifted /= np.add.reduce(shifted, axis=axis, keepdims=True)
         return shifted
 
     @staticmethod

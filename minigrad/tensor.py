@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import weakref
+from math import prod
 
 import numpy as np
 
@@ -147,7 +148,24 @@ def _constants(arrays: list, parents: list, any_constant: bool):
 
 def _shape_error(op, arrays: list, error: ValueError) -> ShapeError:
     shapes = " and ".join(str(np.shape(a)) for a in arrays if a is not None)
+    if op is ops.MatMul:
+        return _matmul_error(*(np.shape(a) for a in arrays))
     return ShapeError(f"{op.name}: operands of shapes {shapes} do not fit together ({error})")
+
+
+def _matmul_error(shape_a: tuple, shape_b: tuple) -> ShapeError:
+    if not shape_a or not shape_b:
+        return ShapeError(
+            f"matmul needs operands with at least one dimension, got shapes {shape_a} and {shape_b}"
+        )
+    inner_b = shape_b[-2] if len(shape_b) > 1 else shape_b[0]
+    if shape_a[-1] != inner_b:
+        which = "second-to-last" if len(shape_b) > 1 else "only"
+        return ShapeError(
+            f"matmul: shapes {shape_a} and {shape_b} do not fit: the last dimension of the first "
+            f"({shape_a[-1]}) must equal the {which} dimension of the second ({inner_b})"
+        )
+    return ShapeError(f"matmul: the batch dimensions of {shape_a} and {shape_b} do not broadcast")
 
 
 def _operand(value, like: Tensor):
@@ -481,21 +499,7 @@ class Tensor:
         return _compare(np.not_equal, self, other)
 
     def matmul(self, other) -> Tensor:
-        other = _operand_tensor(other, self)
-        if self.ndim == 0 or other.ndim == 0:
-            raise ShapeError(
-                f"matmul needs operands with at least one dimension, got shapes {self.shape} "
-                f"and {other.shape}"
-            )
-        inner_a = self.shape[-1]
-        inner_b = other.shape[-2] if other.ndim > 1 else other.shape[0]
-        if inner_a != inner_b:
-            raise ShapeError(
-                f"matmul: shapes {self.shape} and {other.shape} do not fit: the last dimension of "
-                f"the first ({inner_a}) must equal the "
-                f"{'second-to-last' if other.ndim > 1 else 'only'} dimension of the second "
-                f"({inner_b})"
-            )
+        """Matrix product (1-D, 2-D, or batched N-D with broadcast batch dimensions)."""
         return _binary(ops.MatMul, self, other)
 
     # ---- elementwise --------------------------------------------------------------------------
@@ -588,7 +592,7 @@ class Tensor:
         if self.ndim == 0:
             return self.reshape(1)
         start, end = start_dim % self.ndim, end_dim % self.ndim
-        middle = int(np.prod(self.shape[start : end + 1]))
+        middle = prod(self.shape[start : end + 1])
         return self.reshape(self.shape[:start] + (middle,) + self.shape[end + 1 :])
 
     def squeeze(self, axis=None) -> Tensor:
@@ -678,14 +682,14 @@ def _to_array(data, dtype) -> np.ndarray:
 
 def _resolve_shape(shape: tuple, current: tuple) -> tuple:
     """`shape` with its one -1 filled in; raises if it cannot hold the elements of `current`."""
-    size = int(np.prod(current))
+    size = prod(current)
     unknown = [i for i, n in enumerate(shape) if n == -1]
-    known = int(np.prod([n for n in shape if n != -1]))
+    known = prod(n for n in shape if n != -1)
     fits = len(unknown) <= 1 and all(n >= -1 for n in shape)
     if fits and unknown:
         fits = known > 0 and size % known == 0
         if fits:
             shape = shape[: unknown[0]] + (size // known,) + shape[unknown[0] + 1 :]
-    if not fits or int(np.prod(shape)) != size:
+    if not fits or prod(shape) != size:
         raise ShapeError(f"cannot reshape a tensor of shape {current} into shape {shape}")
     return shape
