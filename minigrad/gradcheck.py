@@ -239,7 +239,7 @@ class NodeFailure:
 
 @dataclass
 class GraphCheck:
-    """What `gradcheck_graph` found: `ok`, the `failures`, and `bad_nodes` for `viz` to highlight."""
+    """What `gradcheck_graph` found: `ok`, the `failures`, and `bad_nodes` (for `viz`)."""
 
     checked: int = 0
     failures: list = field(default_factory=list)
