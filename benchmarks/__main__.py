@@ -58,6 +58,12 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--engines", default=",".join(ENGINE_NAMES), help="engines to compare; numpy always runs"
     )
+    parser.add_argument(
+        "--minigrad-form",
+        choices=("tensors", "modules"),
+        default="tensors",
+        help="minigrad's MLP steps as raw tensors (h @ W + b) or as nn.Linear + optim.SGD",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write every row and setting here")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--result-file", help=argparse.SUPPRESS)
@@ -119,6 +125,7 @@ def run_in_subprocess(arguments: argparse.Namespace, threads: int) -> dict:
             f"--engines={','.join(arguments.engine_list)}",
             f"--repeat={arguments.repeat}",
             f"--long-repeat={arguments.long_repeat}",
+            f"--minigrad-form={arguments.minigrad_form}",
             f"--result-file={result_file}",
         ]
         completed = subprocess.run(command, env=environment, cwd=REPO_ROOT)
@@ -142,7 +149,12 @@ def main(argv: list[str] | None = None) -> None:
         from .cases import Settings
         from .runner import run_worker
 
-        settings = Settings(arguments.thread_list[0], arguments.repeat, arguments.long_repeat)
+        settings = Settings(
+            arguments.thread_list[0],
+            arguments.repeat,
+            arguments.long_repeat,
+            arguments.minigrad_form,
+        )
         run_worker(
             settings.threads,
             arguments.case_list,

@@ -26,11 +26,13 @@ LONG_CHAINS = (10_000, 100_000)
 
 @dataclass
 class Settings:
-    """How hard to measure: `repeat` samples for cases 1-4, `long_repeat` for case 5."""
+    """How hard to measure: `repeat` samples for cases 1-4, `long_repeat` for case 5; and how
+    minigrad's MLP steps are written ('tensors' or 'modules')."""
 
     threads: int
     repeat: int
     long_repeat: int
+    minigrad_form: str = "tensors"
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """The same steps in minigrad, through its public API.
 
-Two forms of the MLP step: raw tensors (`x @ W + b`, the update written on `.data`), which needs
-only the core, and modules (`nn.Linear`, `optim.SGD`), what a user writes once those exist.
-`MLP_FORM` picks one; 'auto' takes modules when `minigrad.nn` and `minigrad.optim` provide them.
+Two forms of the MLP step: 'tensors' (`h @ W + b`, the update written on `.data`), which needs
+only the core, and 'modules' (`nn.Linear` in an `nn.Sequential`, `optim.SGD`), what a user
+writes. `use_form` picks one (`python -m benchmarks --minigrad-form modules`).
 """
 
 from __future__ import annotations
@@ -23,28 +23,31 @@ except ImportError:
 name = "minigrad"
 version = mg.__version__
 
-MLP_FORM = "auto"
+FORMS = ("tensors", "modules")
+form = "tensors"
 
 
-def modules_available() -> bool:
-    try:
-        from minigrad.nn import Linear, Sequential  # noqa: F401
-        from minigrad.optim import SGD  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def mlp_form() -> str:
-    """'modules' or 'tensors': the form `mlp_trainer` builds."""
-    if MLP_FORM == "auto":
-        return "modules" if modules_available() else "tensors"
-    return MLP_FORM
+def use_form(chosen: str) -> None:
+    """Build MLP steps in `chosen` form from now on; raise if it is unknown, or is 'modules'
+    while nn or optim lack what it needs."""
+    global form
+    if chosen not in FORMS:
+        raise ValueError(f"unknown minigrad form {chosen!r}; expected one of {FORMS}")
+    if chosen == "modules":
+        try:
+            from minigrad.nn import Linear, ReLU, Sequential, Tanh  # noqa: F401
+            from minigrad.optim import SGD  # noqa: F401
+        except ImportError as error:
+            raise ImportError(
+                "the 'modules' form needs minigrad.nn (Linear, Sequential, ReLU, Tanh) and "
+                f"minigrad.optim.SGD: {error}"
+            ) from error
+    form = chosen
 
 
 def mlp_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
     """One SGD step per call on a private copy of the weights; returns that step's gradients."""
-    if mlp_form() == "modules":
+    if form == "modules":
         return _module_trainer(problem)
     return _tensor_trainer(problem)
 

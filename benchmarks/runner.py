@@ -17,7 +17,7 @@ from .cases import CASES, Settings
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def load_engines(requested: list[str], threads: int) -> tuple[dict, list[str]]:
+def load_engines(requested: list[str], threads: int, minigrad_form: str) -> tuple[dict, list[str]]:
     """The engine modules that import, 'numpy' always first (it is every case's reference)."""
     from . import numpy_reference
 
@@ -33,6 +33,7 @@ def load_engines(requested: list[str], threads: int) -> tuple[dict, list[str]]:
     if "minigrad" in requested:
         from . import minigrad_steps
 
+        minigrad_steps.use_form(minigrad_form)
         engines["minigrad"] = minigrad_steps
     return engines, notes
 
@@ -52,7 +53,7 @@ def describe(engines: dict, threads: int) -> dict:
         },
     }
     if "minigrad" in engines:
-        meta["minigrad_mlp_form"] = engines["minigrad"].mlp_form()
+        meta["minigrad_mlp_form"] = engines["minigrad"].form
     return meta
 
 
@@ -62,7 +63,10 @@ def run_worker(
     unpinned = [name for name in THREAD_VARIABLES if os.environ.get(name) != str(threads)]
     if unpinned:
         sys.exit(f"worker for {threads} thread(s) started without {', '.join(unpinned)} set")
-    engines, notes = load_engines(engine_names, threads)
+    try:
+        engines, notes = load_engines(engine_names, threads, settings.minigrad_form)
+    except ImportError as error:
+        sys.exit(f"cannot run the benchmarks: {error}")
     meta = describe(engines, threads)
     timeout = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
     print(
