@@ -16,18 +16,8 @@ import time
 from pathlib import Path
 
 from .report import markdown_table
+from .settings import CASE_NAMES, ENGINE_NAMES, MINIGRAD_FORMS, THREAD_VARIABLES, Settings
 
-CASE_IDS = ("1", "2", "3", "4", "5", "6")
-CASE_NAMES = {
-    "op_overhead": "1",
-    "lecture_mlp": "2",
-    "mnist_mlp": "3",
-    "wide_mlp": "4",
-    "long_chain": "5",
-    "peak_memory": "6",
-}
-ENGINE_NAMES = ("numpy", "torch", "minigrad")
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # OpenBLAS's idle workers spin for about 2^28 cycles (~0.1 s) after each call. With engines taking
 # turns on a machine with few cores, they steal the cores from PyTorch's OpenMP workers: here
 # that made PyTorch's 2-thread steps up to twice as slow, and thirty times after a short pause.
@@ -46,7 +36,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--cases",
-        default=",".join(CASE_IDS),
+        default=",".join(CASE_NAMES.values()),
         help="comma-separated case numbers or names: 1 op_overhead, 2 lecture_mlp, 3 mnist_mlp, "
         "4 wide_mlp, 5 long_chain, 6 peak_memory (all)",
     )
@@ -60,7 +50,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--minigrad-form",
-        choices=("tensors", "modules"),
+        choices=MINIGRAD_FORMS,
         default="tensors",
         help="minigrad's MLP steps as raw tensors (h @ W + b) or as nn.Linear + optim.SGD",
     )
@@ -68,8 +58,12 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--result-file", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
-    arguments.repeat = arguments.repeat or (5 if arguments.quick else 40)
-    arguments.long_repeat = arguments.long_repeat or (1 if arguments.quick else 5)
+    if arguments.repeat is None:
+        arguments.repeat = 5 if arguments.quick else 40
+    if arguments.long_repeat is None:
+        arguments.long_repeat = 1 if arguments.quick else 5
+    if arguments.repeat < 1 or arguments.long_repeat < 1:
+        parser.error("--repeat and --long-repeat must be at least 1")
     arguments.case_list = _case_list(parser, arguments.cases)
     arguments.engine_list = _engine_list(parser, arguments.engines)
     arguments.thread_list = _thread_list(parser, arguments.threads)
@@ -80,7 +74,7 @@ def _case_list(parser: argparse.ArgumentParser, text: str) -> list[str]:
     cases = []
     for part in text.split(","):
         case = CASE_NAMES.get(part.strip(), part.strip())
-        if case not in CASE_IDS:
+        if case not in CASE_NAMES.values():
             parser.error(f"unknown case {part!r}; expected 1-6 or one of {', '.join(CASE_NAMES)}")
         cases.append(case)
     return cases
@@ -146,7 +140,6 @@ def interleave_rows(runs: list[dict]) -> list[dict]:
 def main(argv: list[str] | None = None) -> None:
     arguments = parse_arguments(argv)
     if arguments.worker:
-        from .cases import Settings
         from .runner import run_worker
 
         settings = Settings(

@@ -18,21 +18,10 @@ from .harness import (
     interleaved_timings,
     peak_traced_bytes,
 )
+from .settings import ENGINE_NAMES, Settings
 
-ENGINES = ("numpy", "torch", "minigrad")
 OP_CHAIN_LENGTH = 200
 LONG_CHAINS = (10_000, 100_000)
-
-
-@dataclass
-class Settings:
-    """How hard to measure: `repeat` samples for cases 1-4, `long_repeat` for case 5; and how
-    minigrad's MLP steps are written ('tensors' or 'modules')."""
-
-    threads: int
-    repeat: int
-    long_repeat: int
-    minigrad_form: str = "tensors"
 
 
 @dataclass
@@ -79,7 +68,7 @@ class Target:
 
 
 def _row(case: str, unit: str, settings: Settings, values: dict, target: Target | None) -> Row:
-    row = Row(case, unit, settings.threads, {e: values.get(e) for e in ENGINES})
+    row = Row(case, unit, settings.threads, {e: values.get(e) for e in ENGINE_NAMES})
     if target is not None:
         row.target, row.met = target.text(), target.met(row.values)
     return row

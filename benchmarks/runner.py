@@ -12,9 +12,8 @@ import platform
 import sys
 from dataclasses import asdict
 
-from .cases import CASES, Settings
-
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+from .cases import CASES
+from .settings import THREAD_VARIABLES, Settings
 
 
 def load_engines(requested: list[str], threads: int, minigrad_form: str) -> tuple[dict, list[str]]:
