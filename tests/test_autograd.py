@@ -1,0 +1,604 @@
+"""The tape: accumulation, freed graphs, grad mode, deep graphs, memory, higher derivatives,
+mg.grad, hooks, retain_grad, anomaly detection, custom Functions and dtype rules."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+
+
+def f64(values, requires_grad=True):
+    return mg.tensor(values, dtype=np.float64, requires_grad=requires_grad)
+
+
+def line_of(marker: str) -> int:
+    """The line number in this file of the line that contains `marker`."""
+    with open(__file__) as source:
+        lines = list(enumerate(source, start=1))
+    return next(number for number, line in lines if marker in line and "line_of" not in line)
+
+
+# ---- backward basics --------------------------------------------------------------------------
+
+
+def test_gradients_accumulate_over_two_backwards():
+    x = f64([1.0, 2.0])
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad, [5.0, 7.0])
+
+
+def test_second_backward_on_a_freed_graph_raises_clearly():
+    x = f64([1.0, 2.0])
+    loss = (x.exp() * 2).sum()
+    loss.backward()
+    with pytest.raises(mg.BackwardError, match=r"second time.*retain_graph=True"):
+        loss.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = f64([1.0, 2.0])
+    loss = (x.exp() * 2).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_allclose(x.grad, 4 * np.exp([1.0, 2.0]))
+
+
+def test_non_scalar_root_needs_a_gradient():
+    y = f64(np.ones((2, 3))) * 2
+    with pytest.raises(mg.BackwardError, match=r"non-scalar tensor of shape \(2, 3\) needs"):
+        y.backward()
+
+
+def test_gradient_of_the_wrong_shape_raises():
+    y = f64(np.ones((2, 3))) * 2
+    with pytest.raises(mg.BackwardError, match=r"gradient has shape \(3,\).*shape \(2, 3\)"):
+        y.backward(np.ones(3))
+
+
+def test_non_scalar_root_with_gradient_is_a_vector_jacobian_product():
+    x = f64([1.0, 2.0, 3.0])
+    (x * x).backward(np.array([1.0, 0.5, -1.0]))
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0, -6.0])
+
+
+def test_backward_from_a_tensor_without_graph_raises():
+    with pytest.raises(mg.BackwardError, match=r"shape \(2,\) that does not require grad"):
+        mg.tensor([1.0, 2.0]).backward(np.ones(2))
+
+
+def test_diamond_graph_sums_both_paths():
+    x = f64([0.5, -1.0])
+    y = x * x  # used twice below
+    z = (y * 3 + y.exp()).sum()
+    z.backward()
+    values = np.array([0.5, -1.0])
+    np.testing.assert_allclose(x.grad, (3 + np.exp(values**2)) * 2 * values, rtol=1e-14)
+
+
+def test_same_tensor_twice_in_one_op():
+    x = f64([3.0])
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [6.0])
+
+
+def test_a_100000_op_chain_runs_forward_and_backward():
+    x = f64(0.5)
+    h = x
+    for i in range(100_000):
+        h = h * 1.0 if i % 2 else h + 1.0
+    assert h.item() == pytest.approx(50_000.5)
+    h.backward()
+    assert x.grad == 1.0
+    del h  # freeing the chain must not recurse either
+
+
+# ---- grad mode --------------------------------------------------------------------------------
+
+
+def test_no_grad_records_nothing():
+    x = f64([1.0])
+    with mg.no_grad():
+        assert not mg.is_grad_enabled()
+        y = x * 2
+    assert mg.is_grad_enabled()
+    assert y.grad_fn is None and not y.requires_grad
+
+
+def test_grad_mode_context_managers_nest_and_restore():
+    x = f64([1.0])
+    with mg.no_grad():
+        with mg.enable_grad():
+            assert (x * 2).requires_grad
+            with mg.no_grad():
+                assert not (x * 2).requires_grad
+            assert mg.is_grad_enabled()
+        assert not mg.is_grad_enabled()
+        with mg.set_grad_enabled(True):
+            assert (x * 2).grad_fn is not None
+        with mg.set_grad_enabled(False):
+            assert (x * 2).grad_fn is None
+        assert not mg.is_grad_enabled()
+    assert mg.is_grad_enabled()
+
+
+def test_grad_mode_restored_after_an_exception():
+    with pytest.raises(ZeroDivisionError):
+        with mg.no_grad():
+            raise ZeroDivisionError
+    assert mg.is_grad_enabled()
+
+
+def test_grad_modes_as_decorators():
+    x = f64([1.0])
+
+    @mg.no_grad()
+    def evaluate():
+        return x * 2, mg.is_grad_enabled()
+
+    @mg.enable_grad()
+    def record():
+        return x * 2
+
+    @mg.set_grad_enabled(False)
+    def off():
+        return x * 2
+
+    assert mg.is_grad_enabled()  # defining a set_grad_enabled decorator changes nothing
+    y, enabled_inside = evaluate()
+    assert y.grad_fn is None and not enabled_inside
+    assert mg.is_grad_enabled()
+    with mg.no_grad():
+        assert record().grad_fn is not None
+        assert not mg.is_grad_enabled()
+    assert off().grad_fn is None
+    assert mg.is_grad_enabled()
+    assert evaluate.__name__ == "evaluate"
+
+
+def test_set_grad_enabled_called_plainly_sets_the_mode():
+    mg.set_grad_enabled(False)
+    try:
+        assert not mg.is_grad_enabled()
+        assert (f64([1.0]) * 2).grad_fn is None
+    finally:
+        mg.set_grad_enabled(True)
+    assert mg.is_grad_enabled()
+
+
+# ---- memory -----------------------------------------------------------------------------------
+
+
+def test_graph_and_its_buffers_are_freed_after_backward_and_del():
+    baseline = mg.live_nodes()
+    x = mg.randn(1000, 100, dtype=np.float64, requires_grad=True)
+    hidden = x.tanh()  # Tanh saves its (large) output for backward
+    buffer = weakref.ref(hidden.data)
+    loss = (hidden * hidden).mean()
+    del hidden
+    assert buffer() is not None
+    assert mg.live_nodes() == baseline + 3
+    loss.backward()
+    assert buffer() is None  # released by backward, though `loss` is still alive
+    del loss
+    assert mg.live_nodes() == baseline  # no reference cycles: freed without gc.collect()
+    gc.collect()
+    assert mg.live_nodes() == baseline
+
+
+def test_total_loss_trap_keeps_graphs_alive_and_item_does_not():
+    w = mg.tensor([0.5, -0.5], requires_grad=True)
+    data = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+
+    def step():
+        loss = ((data @ w) ** 2).mean()
+        loss.backward()
+        return loss
+
+    baseline = mg.live_nodes()
+    total = 0.0
+    counts = []
+    for _ in range(3):
+        total += step()  # the trap: `total` holds every step's graph
+        counts.append(mg.live_nodes())
+    assert counts[0] > baseline and counts[0] < counts[1] < counts[2]
+    del total
+    gc.collect()
+    assert mg.live_nodes() == baseline
+    total = 0.0
+    for _ in range(3):
+        total += step().item()
+        assert mg.live_nodes() == baseline
+    assert isinstance(total, float)
+
+
+# ---- higher derivatives and mg.grad -----------------------------------------------------------
+
+
+def test_hessian_vector_product_of_sum_of_cubes():
+    x = f64([1.0, -2.0, 0.5])
+    v = np.array([0.3, 1.0, -2.0])
+    (g,) = mg.grad((x**3).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.data, 3 * x.data**2)
+    assert g.requires_grad
+    (hv,) = mg.grad((g * v).sum(), x)
+    np.testing.assert_allclose(hv.data, 6 * x.data * v, rtol=1e-14)
+    assert x.grad is None
+
+
+def test_hessian_of_a_quadratic_form_is_a_plus_a_transpose():
+    a = np.array([[1.0, 2.0, 0.0], [-1.0, 3.0, 4.0], [0.5, 0.0, -2.0]])
+    x = f64([0.2, -0.7, 1.1])
+    (g,) = mg.grad(x @ a @ x, x, create_graph=True)
+    np.testing.assert_allclose(g.data, (a + a.T) @ x.data, rtol=1e-14)
+    hessian = np.stack([mg.grad(g[i], x, retain_graph=True)[0].data for i in range(3)])
+    np.testing.assert_allclose(hessian, a + a.T, rtol=1e-14)
+
+
+def test_second_derivative_of_tanh():
+    x = f64([0.3, -1.2])
+    (first,) = mg.grad(x.tanh().sum(), x, create_graph=True)
+    (second,) = mg.grad(first.sum(), x)
+    t = np.tanh(x.data)
+    np.testing.assert_allclose(second.data, -2 * t * (1 - t**2), rtol=1e-12)
+
+
+def test_backward_with_create_graph_fills_grad():
+    x = f64([2.0])
+    (x**3).sum().backward(create_graph=True)
+    np.testing.assert_allclose(x.grad, [12.0])
+
+
+def test_grad_raises_for_unused_inputs_unless_allowed():
+    x, unused = f64([1.0]), f64([2.0])
+    with pytest.raises(mg.BackwardError, match=r"input 1 \(shape \(1,\)\) is not reachable"):
+        mg.grad((x * 2).sum(), [x, unused])
+    gx, gu = mg.grad((x * 2).sum(), [x, unused], allow_unused=True)
+    np.testing.assert_array_equal(gx.data, [2.0])
+    assert gu is None
+
+
+def test_grad_with_grad_outputs_and_several_outputs():
+    x = f64([1.0, 2.0])
+    y, z = x * x, x * 3
+    (gx,) = mg.grad([y, z], x, grad_outputs=[np.array([1.0, -1.0]), np.array([2.0, 2.0])])
+    np.testing.assert_array_equal(gx.data, [2.0 + 6.0, -4.0 + 6.0])
+    assert isinstance(gx, mg.Tensor) and gx.dtype == np.float64
+
+
+def test_grad_leaves_dot_grad_untouched():
+    x = f64([1.0, 2.0])
+    x.grad = np.array([10.0, 10.0])
+    (g,) = mg.grad((x * x).sum(), x)
+    np.testing.assert_array_equal(g.data, [2.0, 4.0])
+    np.testing.assert_array_equal(x.grad, [10.0, 10.0])
+    y = f64([1.0])
+    mg.grad((y * y).sum(), y)
+    assert y.grad is None
+
+
+def test_grad_of_a_non_leaf_input():
+    x = f64([1.0, 2.0])
+    h = x * 3
+    (gh,) = mg.grad((h * h).sum(), h)
+    np.testing.assert_array_equal(gh.data, 2 * h.data)
+
+
+def test_grad_needs_inputs_that_require_grad():
+    with pytest.raises(mg.BackwardError, match=r"shape \(2,\) does not require grad"):
+        mg.grad((f64([1.0]) * 2).sum(), mg.tensor([1.0, 2.0]))
+
+
+def test_grad_counts_grad_outputs():
+    x = f64([1.0])
+    with pytest.raises(ValueError, match="got 2 grad_outputs for 1 outputs"):
+        mg.grad(x * 2, x, grad_outputs=[np.ones(1), np.ones(1)])
+
+
+# ---- retain_grad, hooks, detach, unreached leaves ---------------------------------------------
+
+
+def test_retain_grad_on_a_non_leaf():
+    x = f64([1.0, 2.0])
+    h = x * 3
+    h.retain_grad()
+    other = x * 2
+    (h * h + other).sum().backward()
+    np.testing.assert_array_equal(h.grad, 2 * h.data)
+    assert other.grad is None  # non-leaves keep no gradient unless asked
+    np.testing.assert_array_equal(x.grad, 6 * h.data + 2)
+
+
+def test_retain_grad_accumulates_over_retained_backwards():
+    x = f64([1.0])
+    h = x * 3
+    h.retain_grad()
+    loss = (h * 2).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_array_equal(h.grad, [4.0])
+
+
+def test_hook_on_a_leaf_sees_and_replaces_the_gradient():
+    x = f64([1.0, 2.0])
+    seen = []
+
+    def double(grad):
+        seen.append(np.array(grad))
+        return grad * 2
+
+    handle = x.register_hook(double)
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(seen[0], [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad, [6.0, 6.0])
+    handle.remove()
+    x.grad = None
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 3.0])
+    assert len(seen) == 1
+
+
+def test_hook_on_a_non_leaf_changes_what_flows_upstream():
+    x = f64([1.0, 2.0])
+    h = x * x
+    seen = []
+    h.register_hook(lambda grad: seen.append(np.array(grad)))  # observes, returns None
+    h.register_hook(lambda grad: grad * 0 + 1)  # replaces with ones
+    (h * 5).sum().backward()
+    np.testing.assert_array_equal(seen[0], [5.0, 5.0])
+    np.testing.assert_array_equal(x.grad, 2 * x.data)  # d(h)/dx with the replaced gradient 1
+
+
+def test_hook_handle_remove_on_a_non_leaf():
+    x = f64([1.0])
+    h = x * 2
+    handle = h.register_hook(lambda grad: grad * 10)
+    handle.remove()
+    handle.remove()  # removing twice is harmless
+    h.sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0])
+
+
+def test_hook_needs_a_tensor_that_requires_grad():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        mg.tensor([1.0]).register_hook(print)
+
+
+def test_detach_cuts_the_graph_and_shares_memory():
+    x = f64([1.0, 2.0])
+    h = x * 2
+    d = h.detach()
+    assert d.grad_fn is None and not d.requires_grad and d.is_leaf
+    assert np.shares_memory(d.data, h.data)
+    (d * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, h.data)  # nothing flowed through d
+
+
+def test_a_leaf_never_reached_keeps_grad_none():
+    a, b = f64([1.0]), f64([2.0])
+    _ = b * 3
+    (a * 2).sum().backward()
+    assert b.grad is None
+    np.testing.assert_array_equal(a.grad, [2.0])
+
+
+def test_interior_gradients_do_not_leak_between_backward_calls():
+    x = f64([1.0, 2.0])
+    shared = x * x
+    first = (shared * 2).sum()
+    second = (shared * 5).sum()
+    first.backward(retain_graph=True)
+    np.testing.assert_array_equal(x.grad, 4 * x.data)
+    x.grad = None
+    second.backward()
+    np.testing.assert_array_equal(x.grad, 10 * x.data)
+
+
+def test_requires_grad_only_changes_on_leaves():
+    h = f64([1.0]) * 2
+    with pytest.raises(RuntimeError, match="leaf"):
+        h.requires_grad = False
+
+
+# ---- anomaly detection ------------------------------------------------------------------------
+
+
+def test_detect_anomaly_names_the_forward_op_and_line():
+    x = f64([1.0, 0.0])
+    with np.errstate(divide="ignore"), mg.detect_anomaly():
+        with pytest.raises(mg.AnomalyError) as error:
+            x.log()  # anomaly: forward log(0)
+    message = str(error.value)
+    assert message.startswith("Log produced a non-finite value in the forward pass")
+    assert "(2,)" in message
+    assert f"test_autograd.py:{line_of('# anomaly: forward log(0)')}" in message
+
+
+def test_detect_anomaly_names_the_backward_op_and_its_creation_line():
+    x = f64([4.0, 0.0])
+    with np.errstate(divide="ignore"), mg.detect_anomaly():
+        root = x.sqrt()  # anomaly: sqrt at 0 has an infinite derivative
+        loss = root.sum()
+        with pytest.raises(mg.AnomalyError) as error:
+            loss.backward()
+    message = str(error.value)
+    assert message.startswith("SqrtBackward returned a non-finite gradient for input 0")
+    assert f"test_autograd.py:{line_of('# anomaly: sqrt at 0')}" in message
+
+
+def test_without_detect_anomaly_non_finite_values_pass_silently():
+    x = f64([0.0])
+    with np.errstate(divide="ignore"):
+        x.sqrt().sum().backward()
+    assert np.isinf(x.grad).all()
+    assert mg.autograd.watchers() == ()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core bug: detect_anomaly drops every frame whose path contains '/minigrad/', so "
+    "user code inside a folder named minigrad (a clone of the repository) is never named",
+)
+def test_detect_anomaly_names_user_code_in_a_folder_called_minigrad(tmp_path):
+    folder = tmp_path / "minigrad" / "experiments"
+    folder.mkdir(parents=True)
+    script = folder / "user.py"
+    script.write_text("import numpy as np\n\ndef run(x):\n    return x.log()\n")
+    namespace: dict = {}
+    exec(compile(script.read_text(), str(script), "exec"), namespace)
+    with np.errstate(divide="ignore"), mg.detect_anomaly():
+        with pytest.raises(mg.AnomalyError) as error:
+            namespace["run"](f64([0.0]))
+    assert f"{script}:4" in str(error.value)
+
+
+# ---- custom Functions -------------------------------------------------------------------------
+
+
+class Cube(mg.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**3
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * 3 * x**2
+
+
+class WrongCube(mg.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**3
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * 2 * x**2  # wrong: the derivative of x^3 is 3 x^2
+
+
+class ScaledProduct(mg.Function):
+    """a * b * k for a constant k: two tensor inputs and one number."""
+
+    @staticmethod
+    def forward(ctx, a, b, k):
+        ctx.save_for_backward(a, b)
+        ctx.k = k
+        return a * b * k
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return grad * b * ctx.k, grad * a * ctx.k, None
+
+
+def test_custom_function_values_and_gradcheck():
+    x = f64([[0.5, -1.0], [2.0, 0.1]])
+    y = Cube.apply(x)
+    np.testing.assert_array_equal(y.data, x.data**3)
+    assert y.grad_fn.name() == "CubeBackward"
+    assert mg.gradcheck(Cube.apply, (x,))
+
+
+def test_custom_function_with_a_constant_argument_and_needs_input_grad():
+    a, b = f64([1.0, 2.0]), mg.tensor([3.0, 4.0], dtype=np.float64)
+    seen = []
+
+    class Spy(ScaledProduct):
+        @staticmethod
+        def forward(ctx, a, b, k):
+            seen.append(ctx.needs_input_grad)
+            return ScaledProduct.forward(ctx, a, b, k)
+
+    Spy.apply(a, b, 2.0).sum().backward()
+    assert seen == [(True, False, False)]
+    np.testing.assert_array_equal(a.grad, [6.0, 8.0])
+    assert mg.gradcheck(lambda p, q: ScaledProduct.apply(p, q, 0.5), (a, f64([3.0, 4.0])))
+
+
+def test_wrong_custom_backward_fails_gradcheck_and_is_named_by_gradcheck_graph():
+    x = f64([[0.5, -1.0], [2.0, 0.1]])
+    with pytest.raises(mg.GradcheckError, match="input 0"):
+        mg.gradcheck(WrongCube.apply, (x,))
+    root = (WrongCube.apply(x.tanh()) * 2).sum()
+    report = mg.gradcheck_graph(root)
+    assert not report.ok
+    assert {node.op.name for node in report.bad_nodes} == {"WrongCube"}
+    assert "WrongCubeBackward" in str(report)
+    assert "TanhBackward" not in str(report)
+
+
+def test_custom_function_returning_the_wrong_number_of_gradients():
+    class TooFew(mg.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a + b
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    with pytest.raises(RuntimeError, match="TooFew.backward returned 1 gradients for 2 inputs"):
+        TooFew.apply(f64([1.0]), f64([2.0])).sum().backward()
+
+
+def test_function_subclass_without_backward():
+    class NoBackward(mg.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a
+
+    NoBackward.backward = None
+    with pytest.raises(TypeError, match=r"NoBackward must define a static backward\(ctx, ...\)"):
+        NoBackward.apply(f64([1.0]))
+
+
+# ---- dtypes -----------------------------------------------------------------------------------
+
+
+def test_integer_tensor_cannot_require_grad():
+    with pytest.raises(
+        TypeError, match="only floating-point tensors can require grad, got dtype int64"
+    ):
+        mg.tensor([1, 2], requires_grad=True)
+    with pytest.raises(TypeError, match="got dtype bool"):
+        mg.tensor([True]).requires_grad_()
+
+
+def test_float32_gradients_survive_mixed_ops_with_python_floats():
+    x = mg.tensor([0.5, 1.5], requires_grad=True)
+    loss = ((x * 0.1 + 2).exp() / 3.0 - x**2 * 0.5).mean()
+    assert loss.dtype == np.float32
+    loss.backward()
+    assert x.grad.dtype == np.float32
+    expected = (0.1 * np.exp(x.data * 0.1 + 2) / 3.0 - x.data) / 2
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-6)
+
+
+def test_bool_and_int_tensors_take_the_floating_dtype():
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    mask = mg.tensor([True, False, True])
+    counts = mg.tensor([1, 2, 3])
+    out = x * mask + counts * x - counts
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.data, [1.0, 2.0, 9.0])
+    out.sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0, 4.0])
+    assert (mask * counts).dtype == np.int64
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core bug: an int tensor times a Python float gives float64, not the default dtype",
+)
+def test_int_tensor_with_a_python_float_gives_the_default_dtype():
+    assert (mg.arange(3) * 0.5).dtype == mg.get_default_dtype()
