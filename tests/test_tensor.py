@@ -1,0 +1,337 @@
+"""Tensor construction, dtypes, attributes, factories, seeding, and the error messages of
+DESIGN.md's Errors section that concern tensors and autograd."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+
+# ---- construction and dtypes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data, dtype, shape",
+    [
+        (3.0, np.float32, ()),
+        (3, np.int64, ()),
+        (True, np.bool_, ()),
+        ([[1.0, 2.0], [3.0, 4.0]], np.float32, (2, 2)),
+        ([1, 2, 3], np.int64, (3,)),
+        (np.zeros((2, 3)), np.float64, (2, 3)),
+        (np.zeros(2, dtype=np.float32), np.float32, (2,)),
+        (np.arange(4), np.int64, (4,)),
+        (np.float64(1.5), np.float64, ()),
+    ],
+)
+def test_construction_keeps_or_defaults_the_dtype(data, dtype, shape):
+    t = mg.Tensor(data)
+    assert t.dtype == dtype and t.shape == shape
+    np.testing.assert_array_equal(t.data, np.asarray(data))
+
+
+def test_construction_from_a_tensor_copies_its_values():
+    a = mg.tensor([1.0, 2.0], dtype=np.float64, requires_grad=True)
+    b = mg.Tensor(a)
+    assert b.dtype == np.float64 and not b.requires_grad
+    b.data[0] = 5.0
+    assert a.data[0] == 1.0
+
+
+def test_construction_copies_ndarrays():
+    array = np.ones(3)
+    t = mg.Tensor(array)
+    array[0] = 7.0
+    assert t.data[0] == 1.0
+
+
+def test_explicit_dtype():
+    assert mg.tensor([1, 2], dtype="float64").dtype == np.float64
+    assert mg.tensor([1.5], dtype=mg.float32).dtype == np.float32
+    assert mg.tensor(np.ones(2), dtype=np.float32).dtype == np.float32
+
+
+def test_unconvertible_data_raises():
+    with pytest.raises(TypeError, match="cannot make a tensor from dict data"):
+        mg.Tensor({"a": 1})
+
+
+def test_default_dtype_round_trip():
+    assert mg.get_default_dtype() == np.float32
+    mg.set_default_dtype(np.float64)
+    try:
+        assert mg.get_default_dtype() == np.float64
+        assert mg.tensor([1.0]).dtype == np.float64
+        assert mg.zeros(2).dtype == np.float64
+        assert mg.randn(2).dtype == np.float64
+        assert mg.tensor(np.ones(2, dtype=np.float32)).dtype == np.float32
+    finally:
+        mg.set_default_dtype(np.float32)
+    assert mg.tensor([1.0]).dtype == np.float32
+    with pytest.raises(TypeError, match="float32 or float64, got int64"):
+        mg.set_default_dtype(np.int64)
+
+
+# ---- attributes -------------------------------------------------------------------------------
+
+
+def test_attributes():
+    x = mg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6 and len(x) == 2
+    assert x.is_leaf and x.grad_fn is None and x.grad is None and x.requires_grad
+    assert isinstance(x.numpy(), np.ndarray) and x.numpy() is x.data
+    assert x.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    np.testing.assert_array_equal(x.T.data, x.data.T)
+    np.testing.assert_array_equal(np.asarray(x), x.data)
+    assert np.asarray(x, dtype=np.float64).dtype == np.float64
+    y = x * 2
+    assert not y.is_leaf and y.grad_fn.name() == "MulBackward"
+    d = y.detach()
+    assert d.is_leaf and not d.requires_grad
+
+
+def test_mT_swaps_the_last_two_axes():
+    x = mg.zeros(4, 2, 3)
+    assert x.mT.shape == (4, 3, 2)
+
+
+def test_item_and_its_error():
+    assert mg.tensor([[2.5]]).item() == 2.5
+    assert isinstance(mg.tensor(3).item(), int)
+    with pytest.raises(ValueError, match=r"one element, got shape \(2,\)"):
+        mg.tensor([1.0, 2.0]).item()
+
+
+def test_len_of_a_0d_tensor_raises():
+    with pytest.raises(TypeError, match="len\\(\\) of a 0-d tensor"):
+        len(mg.tensor(1.0))
+
+
+def test_bool_of_a_multi_element_tensor_raises():
+    assert bool(mg.tensor([1.0]))
+    with pytest.raises(ValueError, match=r"shape \(2,\) is ambiguous"):
+        bool(mg.tensor([1.0, 2.0]))
+
+
+def test_iteration_gives_rows():
+    rows = list(mg.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    assert [row.tolist() for row in rows] == [[1.0, 2.0], [3.0, 4.0]]
+
+
+def test_repr():
+    assert repr(mg.tensor([1.0, 2.0])) == "tensor([1., 2.])"
+    assert repr(mg.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"
+    assert repr(mg.tensor([1.0], dtype=np.float64)) == "tensor([1.], dtype=float64)"
+    y = mg.tensor([1.0], requires_grad=True) * 2
+    assert repr(y) == "tensor([2.], grad_fn=<MulBackward>)"
+    assert repr(mg.tensor([[1, 2], [3, 4]])) == "tensor([[1, 2],\n        [3, 4]], dtype=int64)"
+
+
+# ---- factories --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "factory, expected",
+    [
+        (lambda **kw: mg.zeros(2, 3, **kw), np.zeros((2, 3))),
+        (lambda **kw: mg.zeros((2, 3), **kw), np.zeros((2, 3))),
+        (lambda **kw: mg.ones(2, **kw), np.ones(2)),
+        (lambda **kw: mg.ones([3, 1], **kw), np.ones((3, 1))),
+        (lambda **kw: mg.full((2, 2), 7.5, **kw), np.full((2, 2), 7.5)),
+        (lambda **kw: mg.full(3, -1.0, **kw), np.full(3, -1.0)),
+        (lambda **kw: mg.eye(3, **kw), np.eye(3)),
+        (lambda **kw: mg.eye(2, 3, **kw), np.eye(2, 3)),
+        (lambda **kw: mg.arange(0.0, 1.0, 0.25, **kw), np.arange(0, 1, 0.25)),
+        (lambda **kw: mg.zeros_like(np.ones((2, 2)), **kw), np.zeros((2, 2))),
+        (lambda **kw: mg.ones_like(mg.zeros(3), **kw), np.ones(3)),
+    ],
+)
+@pytest.mark.parametrize("dtype", [None, np.float64])
+def test_factories(factory, expected, dtype):
+    t = factory(dtype=dtype)
+    np.testing.assert_array_equal(t.data, expected)
+    if dtype is not None:
+        assert t.dtype == dtype
+    grad = factory(dtype=dtype, requires_grad=True)
+    assert grad.requires_grad and grad.is_leaf
+
+
+def test_factory_default_dtypes():
+    assert mg.zeros(2).dtype == np.float32
+    assert mg.eye(2).dtype == np.float32
+    assert mg.arange(4).dtype == np.int64
+    np.testing.assert_array_equal(mg.arange(4).data, [0, 1, 2, 3])
+    np.testing.assert_array_equal(mg.arange(2, 8, 3).data, [2, 5])
+    assert mg.arange(4, dtype=np.float32).dtype == np.float32
+    assert mg.zeros_like(np.ones(2)).dtype == np.float64
+    assert mg.ones_like(mg.zeros(2), dtype=np.float64).dtype == np.float64
+
+
+@pytest.mark.parametrize("factory", [mg.randn, mg.rand])
+def test_random_factories_shapes_dtypes_and_seeding(factory):
+    mg.manual_seed(123)
+    a = factory(3, 4)
+    b = factory((3, 4), dtype=np.float64, requires_grad=True)
+    mg.manual_seed(123)
+    c = factory(3, 4)
+    d = factory((3, 4), dtype=np.float64)
+    assert a.shape == (3, 4) and a.dtype == np.float32
+    assert b.dtype == np.float64 and b.requires_grad
+    np.testing.assert_array_equal(a.data, c.data)
+    np.testing.assert_array_equal(b.data, d.data)
+    assert not np.array_equal(a.data, factory(3, 4).data)
+
+
+def test_random_factories_draw_the_right_distributions(seeded):
+    normal = mg.randn(20000, dtype=np.float64).data
+    uniform = mg.rand(20000, dtype=np.float64).data
+    # Four standard errors: the mean of 20000 draws is within 4 / sqrt(20000) ~ 0.03.
+    assert abs(normal.mean()) < 0.03 and abs(normal.std() - 1) < 0.03
+    assert uniform.min() >= 0 and uniform.max() < 1 and abs(uniform.mean() - 0.5) < 0.01
+
+
+def test_manual_seed_rejects_non_integers():
+    with pytest.raises(TypeError, match="expects an int, got float"):
+        mg.manual_seed(1.5)
+
+
+def test_integer_factory_cannot_require_grad():
+    with pytest.raises(TypeError, match="got dtype int64"):
+        mg.zeros(2, dtype=np.int64, requires_grad=True)
+
+
+# ---- shape methods ----------------------------------------------------------------------------
+
+
+def test_reshape_varargs_tuple_and_minus_one():
+    x = mg.arange(6)
+    assert x.reshape(2, 3).shape == (2, 3)
+    assert x.reshape((3, 2)).shape == (3, 2)
+    assert x.reshape(-1, 3).shape == (2, 3)
+    assert x.view(6) is x
+
+
+def test_flatten_squeeze_unsqueeze_shapes():
+    x = mg.zeros(2, 1, 3, 1)
+    assert x.flatten().shape == (6,)
+    assert x.flatten(1, 2).shape == (2, 3, 1)
+    assert x.squeeze().shape == (2, 3)
+    assert x.squeeze(1).shape == (2, 3, 1)
+    assert x.squeeze((1, 3)).shape == (2, 3)
+    assert x.unsqueeze(0).shape == (1, 2, 1, 3, 1)
+    assert mg.tensor(1.0).flatten().shape == (1,)
+
+
+def test_transpose_two_axes_of_a_3d_tensor_swaps_them():
+    assert mg.zeros(2, 3, 4).transpose(0, 2).shape == (4, 3, 2)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core bug: transpose(0, 1) on a 2-D tensor is the identity (NumPy's permutation) "
+    "while transpose(i, j) on other ranks swaps two axes (PyTorch's rule)",
+)
+def test_transpose_two_axes_of_a_2d_tensor_swaps_them():
+    assert mg.zeros(2, 3).transpose(0, 1).shape == (3, 2)
+
+
+def test_transpose_rejects_a_non_permutation():
+    with pytest.raises(ValueError, match=r"not a permutation of 3 axes"):
+        mg.zeros(2, 3, 4).transpose(0, 0, 1)
+
+
+def test_axis_out_of_range():
+    with pytest.raises(IndexError, match="axis 2 is out of range for a tensor with 2 dimensions"):
+        mg.zeros(2, 3).sum(axis=2)
+    with pytest.raises(ValueError, match="repeats a dimension"):
+        mg.zeros(2, 3).sum(axis=(1, -1))
+
+
+# ---- DESIGN.md's errors -----------------------------------------------------------------------
+
+
+def test_matmul_shape_mismatch_names_both_shapes():
+    with pytest.raises(
+        mg.ShapeError, match=r"shapes \(2, 3\) and \(4, 5\) do not fit.*\(3\).*\(4\)"
+    ):
+        mg.zeros(2, 3) @ mg.zeros(4, 5)
+    with pytest.raises(mg.ShapeError, match=r"\(3,\) and \(2,\)"):
+        mg.zeros(3) @ mg.zeros(2)
+    with pytest.raises(
+        mg.ShapeError, match=r"batch dimensions of \(2, 3, 4\) and \(3, 4, 5\) do not broadcast"
+    ):
+        mg.zeros(2, 3, 4) @ mg.zeros(3, 4, 5)
+    with pytest.raises(mg.ShapeError, match=r"at least one dimension, got shapes \(\) and \(2,\)"):
+        mg.tensor(1.0) @ mg.zeros(2)
+
+
+@pytest.mark.parametrize("op", [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - b])
+def test_broadcasting_mismatch_names_both_shapes(op):
+    with pytest.raises(mg.ShapeError, match=r"operands of shapes \(2, 3\) and \(4,\) do not fit"):
+        op(mg.zeros(2, 3, requires_grad=True), mg.zeros(4))
+    with pytest.raises(mg.ShapeError, match=r"\(2, 3\) and \(2,\)"):
+        op(mg.zeros(2, 3), np.zeros(2))
+
+
+def test_reshape_to_an_incompatible_shape():
+    with pytest.raises(
+        mg.ShapeError, match=r"cannot reshape a tensor of shape \(2, 3\) into shape \(4, 2\)"
+    ):
+        mg.zeros(2, 3).reshape(4, 2)
+    with pytest.raises(mg.ShapeError, match=r"shape \(2, 3\) into shape \(-1, 4\)"):
+        mg.zeros(2, 3).reshape(-1, 4)
+    with pytest.raises(mg.ShapeError, match=r"into shape \(-1, -1\)"):
+        mg.zeros(2, 3).reshape(-1, -1)
+
+
+def test_broadcast_to_an_incompatible_shape():
+    with pytest.raises(
+        mg.ShapeError, match=r"cannot broadcast a tensor of shape \(2, 3\) to \(4, 3\)"
+    ):
+        mg.zeros(2, 3).broadcast_to(4, 3)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core bug: broadcast_to only checks that the shapes broadcast together, not that the "
+    "result is the target, so (3,) -> (3, 1) raises NumPy's bare ValueError",
+)
+@pytest.mark.parametrize("source, target", [((3,), (3, 1)), ((2, 3), (3,))])
+def test_broadcast_to_a_shape_that_is_not_the_broadcast_result(source, target):
+    with pytest.raises(mg.ShapeError, match="cannot broadcast a tensor of shape"):
+        mg.zeros(*source).broadcast_to(*target)
+
+
+def test_backward_on_non_scalar_names_the_shape():
+    y = mg.zeros(2, 2, requires_grad=True) * 2
+    with pytest.raises(mg.BackwardError, match=r"non-scalar tensor of shape \(2, 2\)"):
+        y.backward()
+
+
+def test_second_backward_on_freed_graph():
+    x = mg.ones(2, requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward()
+    with pytest.raises(mg.BackwardError, match=r"second time \(SumBackward has already released"):
+        loss.backward()
+
+
+def test_int_tensor_requires_grad():
+    with pytest.raises(
+        TypeError, match="only floating-point tensors can require grad, got dtype int64"
+    ):
+        mg.Tensor([1, 2, 3], requires_grad=True)
+    t = mg.arange(3)
+    with pytest.raises(TypeError, match="int64"):
+        t.requires_grad = True
+
+
+def test_clip_needs_a_bound():
+    with pytest.raises(ValueError, match="at least one of min and max"):
+        mg.zeros(2).clip()
+
+
+def test_max_of_an_empty_tensor():
+    with pytest.raises(ValueError, match=r"max\(\) of an empty tensor of shape \(0,\)"):
+        mg.zeros(0).max()
