@@ -85,10 +85,16 @@ def _element_strategy(
     def push_away(value: float) -> float:
         for point in points:
             if abs(value - point) < margin:
+                outward = np.inf if value >= point else -np.inf
                 value = point + margin if value >= point else point - margin
+                while abs(value - point) < margin:  # point + margin may round inward
+                    value = float(np.nextafter(value, outward))
         return value
 
-    return elements.map(push_away).filter(lambda v: min_value <= v <= max_value)
+    def allowed(value: float) -> bool:
+        return min_value <= value <= max_value and all(abs(value - p) >= margin for p in points)
+
+    return elements.map(push_away).filter(allowed)
 
 
 @st.composite
