@@ -107,7 +107,7 @@ def arrays(
     away_from: Sequence[float] = (),
     margin: float = 0.1,
     min_gap: float | None = None,
-) -> np.ndarray:
+):
     """Arrays of `shape` (a shape or a strategy of shapes) with values in [min_value, max_value].
 
     `float64` by default, as gradcheck needs. Options keep values off the points where an op or
@@ -189,6 +189,9 @@ def check_op(
     input's shape and dtype in each input's `.grad`, in float64 and, with `check_float32`, again
     with every input cast to float32. Raises `AssertionError` (or `mg.GradcheckError`) with the
     falsifying inputs; returns None when everything holds.
+
+    With drawn inputs it runs its own hypothesis search, so call it from a plain test; inside a
+    `@given` test, draw the arrays there and pass them in (concrete inputs run once).
     """
     if isinstance(fn, type) and issubclass(fn, Function):
         fn = fn.apply
