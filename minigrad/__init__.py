@@ -38,7 +38,7 @@ from .functional import cat, concatenate, maximum, minimum, stack, where
 from .random import manual_seed
 from .tensor import ShapeError, Tensor
 
-from . import data, trace, viz
+from . import data, optim, trace, viz
 
 float32 = "float32"
 float64 = "float64"

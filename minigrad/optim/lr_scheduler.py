@@ -1,0 +1,199 @@
+"""Learning-rate schedules: the rate as a function of the step count t.
+
+Each scheduler computes lr_t from the group's initial rate alpha_0 in closed form and writes it
+into the optimizer's param groups on `step()`. Call `optimizer.step()` first and
+`scheduler.step()` after it, once per epoch (or per update, as you choose); the other order
+skips the first rate and warns, as in PyTorch.
+
+The lectures' three decays (lecture 003_3976390fb7f3ce43.txt, slide "Decay and momentum") with
+decay parameter rho:
+
+    linear       alpha_t = (1 - t/rho) alpha_0 + (t/rho) alpha_rho  for t <= rho, then alpha_rho
+    inverse time alpha_t = alpha_0 / (1 + rho t)
+    exponential  alpha_t = alpha_0 exp(-rho t)
+
+The slide writes the inverse-time rule as alpha^(t+1) = alpha^(t) / (1 + rho t), which, read
+literally, compounds (alpha_0 / prod_k (1 + rho k) falls faster than any exponential); the usual
+reading, implemented here, divides alpha_0. The slide also labels the left sides t + 1 while
+evaluating the right sides at t; here lr_t is the rate used by update t, with lr_0 = alpha_0.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+from .optimizer import Optimizer
+
+
+class LRScheduler:
+    """Base class: subclasses define `lr_at(alpha_0, t)`."""
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"a scheduler needs an Optimizer, got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._first_step_done = False
+        self.step()
+
+    def lr_at(self, alpha_0: float, t: int) -> float:
+        raise TypeError(f"{type(self).__name__} must define lr_at(alpha_0, t)")
+
+    def step(self) -> None:
+        """Advance t by one and set every group's lr to lr_t."""
+        if self._first_step_done and self.optimizer.step_count == 0:
+            warnings.warn(
+                "scheduler.step() was called before optimizer.step(): the first value of the "
+                "schedule is skipped. Call optimizer.step() first, then scheduler.step().",
+                UserWarning,
+                stacklevel=2,
+            )
+        self._first_step_done = True
+        self.last_epoch += 1
+        for group, alpha_0 in zip(self.optimizer.param_groups, self.base_lrs):
+            group["lr"] = self.lr_at(alpha_0, self.last_epoch)
+
+    def get_last_lr(self) -> list[float]:
+        """The rates set by the last `step()`, one per param group."""
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict:
+        return {
+            key: value
+            for key, value in self.__dict__.items()
+            if key != "optimizer" and not callable(value)
+        }
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.__dict__.update(state_dict)
+
+
+class LambdaLR(LRScheduler):
+    """lr_t = alpha_0 * lr_lambda(t)."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1):
+        self.lr_lambda = lr_lambda
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, alpha_0: float, t: int) -> float:
+        return alpha_0 * self.lr_lambda(t)
+
+
+class StepLR(LRScheduler):
+    """lr_t = alpha_0 * gamma^floor(t / step_size): drop by gamma every step_size steps."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch=-1):
+        if step_size < 1:
+            raise ValueError(f"step_size must be >= 1, got {step_size}")
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, alpha_0: float, t: int) -> float:
+        return alpha_0 * self.gamma ** (t // self.step_size)
+
+
+class ExponentialLR(LRScheduler):
+    """lr_t = alpha_0 * gamma^t."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, alpha_0: float, t: int) -> float:
+        return alpha_0 * self.gamma**t
+
+
+class LinearLR(LRScheduler):
+    """lr_t = alpha_0 * (start + (end - start) min(t, total_iters) / total_iters) (PyTorch's)."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ):
+        if total_iters < 1:
+            raise ValueError(f"total_iters must be >= 1, got {total_iters}")
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, alpha_0: float, t: int) -> float:
+        fraction = min(t, self.total_iters) / self.total_iters
+        return alpha_0 * (self.start_factor + (self.end_factor - self.start_factor) * fraction)
+
+
+class CosineAnnealingLR(LRScheduler):
+    """lr_t = eta_min + (alpha_0 - eta_min) (1 + cos(pi t / T_max)) / 2."""
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch=-1):
+        if T_max < 1:
+            raise ValueError(f"T_max must be >= 1, got {T_max}")
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, alpha_0: float, t: int) -> float:
+        cosine = (1 + math.cos(math.pi * t / self.T_max)) / 2
+        return self.eta_min + (alpha_0 - self.eta_min) * cosine
+
+
+class InverseTimeLR(LRScheduler):
+    """lr_t = alpha_0 / (1 + rho t): the lectures' inverse-time decay."""
+
+    def __init__(self, optimizer: Optimizer, rho: float, last_epoch: int = -1):
+        if rho < 0:
+            raise ValueError(f"rho must be >= 0, got {rho}")
+        self.rho = rho
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, alpha_0: float, t: int) -> float:
+        return alpha_0 / (1 + self.rho * t)
+
+
+class LectureLinearLR(LRScheduler):
+    """lr_t = (1 - t/rho) alpha_0 + (t/rho) final_lr for t <= rho, then final_lr (lecture 003)."""
+
+    def __init__(self, optimizer: Optimizer, rho: int, final_lr: float, last_epoch: int = -1):
+        if rho < 1:
+            raise ValueError(f"rho (the number of decay steps) must be >= 1, got {rho}")
+        self.rho, self.final_lr = rho, final_lr
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, alpha_0: float, t: int) -> float:
+        fraction = min(t, self.rho) / self.rho
+        return (1 - fraction) * alpha_0 + fraction * self.final_lr
+
+
+class LectureExponentialLR(LRScheduler):
+    """lr_t = alpha_0 exp(-rho t) (lecture 003); ExponentialLR with gamma = exp(-rho)."""
+
+    def __init__(self, optimizer: Optimizer, rho: float, last_epoch: int = -1):
+        if rho < 0:
+            raise ValueError(f"rho must be >= 0, got {rho}")
+        self.rho = rho
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, alpha_0: float, t: int) -> float:
+        return alpha_0 * math.exp(-self.rho * t)
+
+
+LECTURE_SCHEDULES = {
+    "linear": LectureLinearLR,
+    "inverse_time": InverseTimeLR,
+    "exponential": LectureExponentialLR,
+}
+
+
+def lecture_schedule(name: str, optimizer: Optimizer, **options) -> LRScheduler:
+    """One of the lectures' three decays by name: 'linear' (rho, final_lr), 'inverse_time'
+    (rho) or 'exponential' (rho)."""
+    if name not in LECTURE_SCHEDULES:
+        raise ValueError(
+            f"unknown schedule {name!r}; the lectures' are {sorted(LECTURE_SCHEDULES)}"
+        )
+    return LECTURE_SCHEDULES[name](optimizer, **options)
