@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import traceback
 
 import numpy as np
@@ -17,12 +18,15 @@ def _is_finite(array) -> bool:
     return array is None or array.dtype.kind != "f" or bool(np.isfinite(array).all())
 
 
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 def _user_frames() -> list:
     """The forward's call stack without minigrad's own frames, innermost last."""
     return [
         frame
         for frame in traceback.extract_stack()
-        if "/minigrad/" not in frame.filename.replace("\\", "/")
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE)
     ]
 
 

@@ -96,9 +96,17 @@ def _set_grad_enabled(mode: bool) -> None:
 
 
 class _GradMode:
-    """Context manager and decorator that sets grad mode for its scope, then restores it."""
+    """Context manager and decorator that sets grad mode for its scope, then restores it.
+
+    Works as `with no_grad():`, `@no_grad()` and bare `@no_grad`.
+    """
 
     mode = True
+
+    def __new__(cls, *args):
+        if cls is not set_grad_enabled and len(args) == 1 and callable(args[0]):
+            return cls()(args[0])  # bare decorator: @no_grad
+        return super().__new__(cls)
 
     def __enter__(self):
         self._previous = _grad_enabled

@@ -28,6 +28,8 @@ def _condition(condition) -> np.ndarray:
 
 def where(condition, a, b) -> Tensor:
     """a where `condition` holds, else b (broadcasting all three); gradient flows to the pick."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a, b = Tensor(a), Tensor(b)  # numbers and lists take the default dtype
     return apply(ops.Where, (_condition(condition), a, b))
 
 
@@ -185,9 +187,7 @@ def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tens
     PyTorch does, so p = 0 or 1 gives a finite loss."""
     _check_reduction(reduction)
     _check_same_shape("binary_cross_entropy", input, target)
-    log_p = input.log().clip(min=-100)
-    log_not_p = (1 - input).log().clip(min=-100)
-    return _reduce(-(target * log_p + (1 - target) * log_not_p), reduction)
+    return _reduce(apply(ops.BinaryCrossEntropy, (input, target)), reduction)
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target, reduction: str = "mean") -> Tensor:

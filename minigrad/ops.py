@@ -33,9 +33,14 @@ def _is_array(x) -> bool:
     return isinstance(x, (np.ndarray, np.generic))
 
 
+def _is_constant(x) -> bool:
+    """An ndarray or a number: what VJPs see outside create_graph, and constant operands."""
+    return isinstance(x, (np.ndarray, np.generic, int, float))
+
+
 def values(x):
-    """The ndarray behind `x` (a constant: masks built from it carry no gradient)."""
-    return x if _is_array(x) else x.data
+    """The array or number behind `x` (a constant: masks built from it carry no gradient)."""
+    return x if _is_constant(x) else x.data
 
 
 def _broadcast_to(g, shape: tuple):
@@ -356,8 +361,10 @@ class Pow(Op):
         grad_b = None
         if needs[1]:
             a_values = values(a)
-            safe_a = np.where(a_values == 0, 1, a_values)
-            log_a = np.log(safe_a) if _is_array(a) else _where(a_values == 0, 0, a).log()
+            if _is_constant(a):
+                log_a = np.log(np.where(a_values == 0, 1, a_values))
+            else:
+                log_a = _where(a_values == 0, 1.0, a).log()
             grad_b = _where(a_values == 0, 0, g * out * log_a)
         return (grad_a, grad_b)
 
@@ -631,6 +638,36 @@ class SoftmaxCrossEntropy(Op):
         probs[np.arange(len(target)), target] -= 1
         probs *= _row_scale(g, reduction, logits.shape[0])
         return (probs, None)
+
+
+class BinaryCrossEntropy(Op):
+    """-(y log p + (1 - y) log(1 - p)), each log clamped at -100 (PyTorch's rule);
+    d/dp = (p - y) / max(p (1 - p), 1e-12),  d/dy = log(1 - p) - log p
+
+    One op rather than logs of a clipped input: at p = 0 or 1 the composite would meet a zero
+    gradient from the clamp times an infinite one from the log, 0 * inf = NaN.
+    """
+
+    name = "BinaryCrossEntropy"
+
+    @staticmethod
+    def forward(p, y):
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100)
+            log_not_p = np.maximum(np.log1p(-p), -100)
+        return -(y * log_p + (1 - y) * log_not_p)
+
+    @staticmethod
+    def vjp(g, out, inputs, needs):
+        p, y = inputs
+        grad_p = g * (p - y) / (p * (1 - p)).clip(min=1e-12) if needs[0] else None
+        grad_y = None
+        if needs[1]:
+            p_values = values(p)
+            with np.errstate(divide="ignore"):
+                logit = np.maximum(np.log1p(-p_values), -100) - np.maximum(np.log(p_values), -100)
+            grad_y = g * logit
+        return (grad_p, grad_y)
 
 
 def _row_scale(g, reduction: str, rows: int):

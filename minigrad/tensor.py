@@ -190,9 +190,13 @@ def _binary(op, a, b) -> Tensor:
     type_a, type_b = type(a), type(b)
     if type_a is Tensor and type_b is Tensor and a.data.dtype == b.data.dtype:
         return apply_binary(op, a, b)
-    if (type_a is Tensor and type_b in _PYTHON_NUMBERS) or (
-        type_b is Tensor and type_a in _PYTHON_NUMBERS
-    ):
+    if type_a is Tensor and type_b in _PYTHON_NUMBERS:
+        if type_b is float and a.data.dtype.kind != "f":
+            a = a.to(get_default_dtype())  # int tensor * 0.5 is a float tensor, as in PyTorch
+        return apply_binary(op, a, b)
+    if type_b is Tensor and type_a in _PYTHON_NUMBERS:
+        if type_a is float and b.data.dtype.kind != "f":
+            b = b.to(get_default_dtype())
         return apply_binary(op, a, b)
     # Everything else: Tensor subclasses (nn.Parameter), arrays, lists, mixed dtypes.
     if not isinstance(a, Tensor):
@@ -346,6 +350,8 @@ class Tensor:
         dtype = np.dtype(dtype)
         if dtype == self.data.dtype:
             return self
+        if dtype.kind != "f":  # an integer or bool copy carries no gradient
+            return wrap(self.data.astype(dtype), None)
         return apply_unary(ops.Cast, self, (dtype,))
 
     astype = to
@@ -612,8 +618,8 @@ class Tensor:
             axes = tuple(axes[0])
         if not axes:
             axes = tuple(range(self.ndim))[::-1]
-        elif len(axes) == 2 and self.ndim != 2:
-            # PyTorch's transpose(dim0, dim1) swaps two axes.
+        elif len(axes) == 2:
+            # Two axes are PyTorch's transpose(dim0, dim1): swap them (also on 2-D tensors).
             order = list(range(self.ndim))
             i, j = (a % self.ndim for a in axes)
             order[i], order[j] = order[j], order[i]
@@ -628,11 +634,11 @@ class Tensor:
     def broadcast_to(self, *shape) -> Tensor:
         shape = _shape_args(shape)
         try:
-            np.broadcast_shapes(self.shape, shape)
+            fits = np.broadcast_shapes(self.shape, shape) == shape
         except ValueError:
-            raise ShapeError(
-                f"cannot broadcast a tensor of shape {self.shape} to {shape}"
-            ) from None
+            fits = False
+        if not fits:
+            raise ShapeError(f"cannot broadcast a tensor of shape {self.shape} to {shape}")
         if shape == self.shape:
             return self
         return apply_unary(ops.BroadcastTo, self, (shape,))

@@ -440,11 +440,6 @@ def test_without_detect_anomaly_non_finite_values_pass_silently():
     assert mg.autograd.watchers() == ()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: detect_anomaly drops every frame whose path contains '/minigrad/', so "
-    "user code inside a folder named minigrad (a clone of the repository) is never named",
-)
 def test_detect_anomaly_names_user_code_in_a_folder_called_minigrad(tmp_path):
     folder = tmp_path / "minigrad" / "experiments"
     folder.mkdir(parents=True)
@@ -596,9 +591,5 @@ def test_bool_and_int_tensors_take_the_floating_dtype():
     assert (mask * counts).dtype == np.int64
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: an int tensor times a Python float gives float64, not the default dtype",
-)
 def test_int_tensor_with_a_python_float_gives_the_default_dtype():
     assert (mg.arange(3) * 0.5).dtype == mg.get_default_dtype()

@@ -166,11 +166,6 @@ def test_binary_cross_entropy_clamps_the_log_at_minus_100():
     np.testing.assert_array_equal(loss.data, [100.0, 100.0, 0.0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: binary_cross_entropy at p = 0 or 1 gives a NaN gradient (the clipped "
-    "log's zero gradient meets Log's 1/0 in backward: 0 / 0)",
-)
 def test_binary_cross_entropy_gradient_is_finite_at_zero_and_one():
     p = f64([0.0, 1.0, 0.5])
     with np.errstate(divide="ignore", invalid="ignore"):

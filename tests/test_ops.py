@@ -648,16 +648,10 @@ def test_tensor_on_the_left_of_a_constant(symbol, other_name):
     np.testing.assert_allclose(x.grad, expected, rtol=1e-6)
 
 
-RPOW_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="core bug: Pow's VJP calls values() on a constant Python-number base "
-    "(2.0 ** x raises AttributeError in backward)",
-)
 RIGHT_SIDED = [
     pytest.param(
         symbol,
         other_name,
-        marks=RPOW_BUG if symbol == "**" and other_name.startswith("python") else (),
         id=f"{symbol}-{other_name}",
     )
     for symbol in OPERATORS
@@ -785,9 +779,6 @@ def test_cast_to_float64_and_back_carries_the_gradient():
     assert z.double() is z
 
 
-@pytest.mark.xfail(
-    strict=True, reason="core bug: casting to an integer dtype keeps requires_grad=True"
-)
 def test_cast_to_integer_does_not_require_grad():
     x = mg.tensor([1.5, 2.5], requires_grad=True)
     as_int = x.to(np.int64)
