@@ -79,7 +79,7 @@ def _layer_parameters(layer) -> tuple:
 
 def _check_arguments(weight: Tensor, x, j, activation: str) -> np.ndarray:
     d, e = weight.shape
-    x = np.asarray(getattr(x, "data", x), dtype=np.float64)
+    x = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
     if x.shape != (d,):
         raise ValueError(f"x must be one example of shape ({d},), got shape {x.shape}")
     if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not 0 <= j < e:
