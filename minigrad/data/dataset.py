@@ -8,32 +8,43 @@ from ..tensor import Tensor
 
 
 class Dataset:
-    """A sized collection of examples: subclasses define `__len__` and `__getitem__`."""
+    """A sized collection of examples: subclasses define `__len__` and `__getitem__`.
+
+    `dataset[i]` is one example, usually a tuple such as `(x_i, y_i)`; `DataLoader` stacks the
+    examples of a batch field by field.
+    """
 
     def __len__(self) -> int:
-        raise TypeError(f"{type(self).__name__} must define __len__")
+        raise NotImplementedError(f"{type(self).__name__} must define __len__")
 
     def __getitem__(self, index):
-        raise TypeError(f"{type(self).__name__} must define __getitem__")
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
 
 
 class TensorDataset(Dataset):
     """Examples are rows of the given arrays: `dataset[i] == (X[i], y[i], ...)`.
 
-    Takes ndarrays or Tensors (their data is used; a TensorDataset holds no graph). Every array
-    must have the same first dimension, the number of examples.
+    Args:
+        *tensors: ndarrays or Tensors (their data is used, so a TensorDataset holds no graph),
+            all with the same first dimension, the number of examples.
     """
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors: np.ndarray | Tensor):
         if not tensors:
             raise ValueError("TensorDataset needs at least one array")
         self.arrays = tuple(t.data if isinstance(t, Tensor) else np.asarray(t) for t in tensors)
-        lengths = [len(a) if a.ndim else None for a in self.arrays]
-        if None in lengths or len(set(lengths)) != 1:
-            shapes = ", ".join(str(a.shape) for a in self.arrays)
+        scalars = [i for i, a in enumerate(self.arrays) if a.ndim == 0]
+        if scalars:
             raise ValueError(
-                f"TensorDataset: every array needs the same first dimension (the number of "
-                f"examples); got shapes {shapes}"
+                f"TensorDataset: array {scalars[0]} is a scalar; every array needs a first "
+                f"dimension, the number of examples"
+            )
+        lengths = [len(a) for a in self.arrays]
+        if len(set(lengths)) != 1:
+            raise ValueError(
+                f"TensorDataset: the arrays disagree in length (first dimension): lengths "
+                f"{', '.join(map(str, lengths))} for shapes "
+                f"{', '.join(str(a.shape) for a in self.arrays)}"
             )
 
     def __len__(self) -> int:

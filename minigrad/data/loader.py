@@ -1,33 +1,52 @@
 """`DataLoader`: minibatches of a dataset, reshuffled every epoch from the engine RNG.
 
-One pass over the data is an epoch; with n examples and batch size B it makes ceil(n / B)
-parameter updates (floor(n / B) with `drop_last`), which is `len(loader)` — lecture 004,
-"Minibatches and epochs": 1200 points at B = 50 give 24 updates per epoch.
+An epoch is one pass in which the minibatches cover the whole training set (lecture
+003_3976390fb7f3ce43.txt, slide "Stochastic gradient descent"; lecture 004_a7d0a04e340c1d1f.txt,
+slide "Stochastic Gradient Descent"). With n examples and batch size B it makes ceil(n / B)
+parameter updates, floor(n / B) with `drop_last`; that is `len(loader)`. Lecture 004, slide
+"Exercise (*Homework*)": n = 1200 gives 24 updates at B = 50, 6 at B = 200 and 38 at B = 32
+(the last batch holds 16 points; 37 updates if it is dropped).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
 from ..random import generator
-from ..tensor import wrap
+from ..tensor import Tensor, wrap
 from .dataset import Dataset, TensorDataset
 
 
 class DataLoader:
-    """Iterate over `dataset` in batches of `batch_size`, as tuples of Tensors.
+    """Iterate over `dataset` in minibatches of Tensors.
 
-    With `shuffle=True` every epoch (every `iter(loader)`) draws a fresh permutation from the
-    engine RNG, so `mg.manual_seed(n)` fixes the whole sequence of batches. A `TensorDataset` is
-    batched by indexing its arrays once per batch; other datasets are stacked example by example.
+    Every `iter(loader)` is one epoch. With `shuffle=True` each epoch draws a fresh permutation
+    from the engine RNG, so every example appears exactly once per epoch (sampling without
+    replacement) and `mg.manual_seed(n)` fixes the whole sequence of batches.
+
+    A batch is a tuple of Tensors, one per field of the examples (`(xb, yb)` for
+    `TensorDataset(X, y)`); a dataset whose examples are single arrays gives one Tensor per batch.
+    A `TensorDataset` is batched by indexing each array once with the batch's index array; other
+    datasets are read example by example and stacked.
+
+    Args:
+        dataset: a `Dataset` (anything with `__len__` and `__getitem__`).
+        batch_size: examples per batch, B >= 1.
+        shuffle: draw a new order every epoch instead of the dataset's order.
+        drop_last: skip the last batch when it holds fewer than B examples.
     """
 
     def __init__(
         self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False
     ):
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, (int, np.integer))
+            or batch_size < 1
+        ):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.dataset = dataset
         self.batch_size = int(batch_size)
@@ -38,19 +57,28 @@ class DataLoader:
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[Tensor, ...] | Tensor]:
         n = len(self.dataset)
         order = generator().permutation(n) if self.shuffle else np.arange(n)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
-            indices = order[start : start + self.batch_size]
-            yield tuple(wrap(array, None) for array in self._collate(indices))
+            yield self._batch(order[start : start + self.batch_size])
 
-    def _collate(self, indices: np.ndarray) -> tuple:
-        if isinstance(self.dataset, TensorDataset):
-            return tuple(array[indices] for array in self.dataset.arrays)
+    def _batch(self, indices: np.ndarray) -> tuple[Tensor, ...] | Tensor:
+        if _indexes_rows(self.dataset):
+            return tuple(wrap(array[indices], None) for array in self.dataset.arrays)
         examples = [self.dataset[int(i)] for i in indices]
-        if not isinstance(examples[0], tuple):
-            return (np.stack([np.asarray(e) for e in examples]),)
-        return tuple(
-            np.stack([np.asarray(e[k]) for e in examples]) for k in range(len(examples[0]))
-        )
+        if not isinstance(examples[0], (tuple, list)):
+            return wrap(_stack(examples), None)
+        return tuple(wrap(_stack([e[k] for e in examples]), None) for k in range(len(examples[0])))
+
+
+def _indexes_rows(dataset: Dataset) -> bool:
+    """Whether `dataset[indices]` is just the rows of its arrays (no overridden `__getitem__`)."""
+    return (
+        isinstance(dataset, TensorDataset)
+        and type(dataset).__getitem__ is TensorDataset.__getitem__
+    )
+
+
+def _stack(values: list) -> np.ndarray:
+    return np.stack([v.data if isinstance(v, Tensor) else np.asarray(v) for v in values])
