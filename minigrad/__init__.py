@@ -38,7 +38,8 @@ from .functional import cat, concatenate, maximum, minimum, stack, where
 from .random import manual_seed
 from .tensor import ShapeError, Tensor
 
-from . import data, optim, trace, viz
+from . import data, nn, optim, trace, viz
+from .serialization import load, save
 
 float32 = "float32"
 float64 = "float64"

@@ -1,0 +1,7 @@
+"""Layers, activations, losses and initialization: what models are built from."""
+
+from . import functional, init, utils
+from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .layers import Dropout, Flatten, Identity, Linear, ModuleList, Sequential
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .module import Module, Parameter
