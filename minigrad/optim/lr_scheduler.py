@@ -20,6 +20,7 @@ evaluating the right sides at t; here lr_t is the rate used by update t, with lr
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 
@@ -27,60 +28,91 @@ from .optimizer import Optimizer
 
 
 class LRScheduler:
-    """Base class: subclasses define `lr_at(alpha_0, t)`."""
+    """Base class: subclasses define `lr_at(alpha_0, t)`, the rate of step t from the initial rate.
+
+    Rates are closed-form functions of t and each group's `initial_lr`, as PyTorch's
+    `_get_closed_form_lr`: a rate written into a group by hand is replaced at the next `step()`.
+    `last_epoch` is t, the number of `step()` calls so far (-1 before the first, which the
+    constructor makes).
+    """
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"a scheduler needs an Optimizer, got {type(optimizer).__name__}")
+        for i, group in enumerate(optimizer.param_groups):
+            if "lr" not in group:
+                raise ValueError(
+                    f"{type(optimizer).__name__} has no learning rate 'lr' to schedule"
+                )
+            if last_epoch == -1:
+                group.setdefault("initial_lr", group["lr"])
+            elif "initial_lr" not in group:
+                raise ValueError(
+                    f"resuming at last_epoch={last_epoch} needs 'initial_lr' in param group {i}: "
+                    "load the optimizer's state dict from the run being resumed first"
+                )
         self.optimizer = optimizer
-        for group in optimizer.param_groups:
-            group.setdefault("initial_lr", group["lr"])
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
-        self._first_step_done = False
+        self._warned = False
+        self._initial_step_done = False
         self.step()
+        self._initial_step_done = True
 
     def lr_at(self, alpha_0: float, t: int) -> float:
         raise TypeError(f"{type(self).__name__} must define lr_at(alpha_0, t)")
 
     def step(self) -> None:
         """Advance t by one and set every group's lr to lr_t."""
-        if self._first_step_done and self.optimizer.step_count == 0:
+        if self._initial_step_done and not self._warned and self.optimizer.step_count == 0:
+            self._warned = True
             warnings.warn(
                 "scheduler.step() was called before optimizer.step(): the first value of the "
                 "schedule is skipped. Call optimizer.step() first, then scheduler.step().",
                 UserWarning,
                 stacklevel=2,
             )
-        self._first_step_done = True
         self.last_epoch += 1
-        for group, alpha_0 in zip(self.optimizer.param_groups, self.base_lrs):
-            group["lr"] = self.lr_at(alpha_0, self.last_epoch)
+        for i, (group, alpha_0) in enumerate(zip(self.optimizer.param_groups, self.base_lrs)):
+            group["lr"] = float(self._lr(i, alpha_0, self.last_epoch))
+
+    def _lr(self, group_index: int, alpha_0: float, t: int) -> float:
+        return self.lr_at(alpha_0, t)
 
     def get_last_lr(self) -> list[float]:
         """The rates set by the last `step()`, one per param group."""
         return [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict:
+        """Everything but the optimizer and functions (a LambdaLR's lambdas), copied."""
         return {
-            key: value
+            key: copy.deepcopy(value)
             for key, value in self.__dict__.items()
-            if key != "optimizer" and not callable(value)
+            if key != "optimizer" and not callable(value) and key != "lr_lambdas"
         }
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.__dict__.update(state_dict)
+        """Continue from `state_dict()`; the optimizer's own state dict restores its rates."""
+        self.__dict__.update(copy.deepcopy(state_dict))
 
 
 class LambdaLR(LRScheduler):
-    """lr_t = alpha_0 * lr_lambda(t)."""
+    """lr_t = alpha_0 * lr_lambda(t); `lr_lambda` may be a list, one function per param group."""
 
     def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1):
-        self.lr_lambda = lr_lambda
+        groups = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 1
+        lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * groups
+        if len(lambdas) != groups:
+            raise ValueError(
+                f"expected {groups} lr_lambdas, one per param group, got {len(lambdas)}"
+            )
+        if not all(callable(f) for f in lambdas):
+            raise TypeError("lr_lambda must be a function of the step t, or a list of them")
+        self.lr_lambdas = lambdas
         super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, alpha_0: float, t: int) -> float:
-        return alpha_0 * self.lr_lambda(t)
+    def _lr(self, group_index: int, alpha_0: float, t: int) -> float:
+        return alpha_0 * self.lr_lambdas[group_index](t)
 
 
 class StepLR(LRScheduler):
@@ -118,6 +150,10 @@ class LinearLR(LRScheduler):
         total_iters: int = 5,
         last_epoch: int = -1,
     ):
+        if not 0 < start_factor <= 1:
+            raise ValueError(f"start_factor must be in (0, 1], got {start_factor}")
+        if not 0 <= end_factor <= 1:
+            raise ValueError(f"end_factor must be in [0, 1], got {end_factor}")
         if total_iters < 1:
             raise ValueError(f"total_iters must be >= 1, got {total_iters}")
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
@@ -161,6 +197,8 @@ class LectureLinearLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, rho: int, final_lr: float, last_epoch: int = -1):
         if rho < 1:
             raise ValueError(f"rho (the number of decay steps) must be >= 1, got {rho}")
+        if not final_lr >= 0:
+            raise ValueError(f"final_lr (alpha_rho) must be >= 0, got {final_lr}")
         self.rho, self.final_lr = rho, final_lr
         super().__init__(optimizer, last_epoch)
 
@@ -190,8 +228,16 @@ LECTURE_SCHEDULES = {
 
 
 def lecture_schedule(name: str, optimizer: Optimizer, **options) -> LRScheduler:
-    """One of the lectures' three decays by name: 'linear' (rho, final_lr), 'inverse_time'
-    (rho) or 'exponential' (rho)."""
+    """One of lecture 003's three decays (slide "Decay and momentum") by name.
+
+        'linear'       LectureLinearLR(optimizer, rho, final_lr): alpha_0 to alpha_rho over rho
+                       steps, then constant
+        'inverse_time' InverseTimeLR(optimizer, rho): alpha_0 / (1 + rho t)
+        'exponential'  LectureExponentialLR(optimizer, rho): alpha_0 exp(-rho t)
+
+    `lecture_schedule("linear", sgd, rho=20, final_lr=0.01)` is LectureLinearLR(sgd, 20, 0.01);
+    the classes can be used directly as well.
+    """
     if name not in LECTURE_SCHEDULES:
         raise ValueError(
             f"unknown schedule {name!r}; the lectures' are {sorted(LECTURE_SCHEDULES)}"

@@ -4,27 +4,46 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_unit_interval
 
 
 class SGD(Optimizer):
-    r"""Gradient descent x <- x - lr g, optionally with momentum (PyTorch's rule).
+    r"""Gradient descent x <- x - lr g, optionally with momentum, in PyTorch's form.
 
-    Per step, with g the gradient:
+    Lecture 003_3976390fb7f3ce43.txt, slide "Gradient descent": x^(t+1) = x^(t) - alpha grad f;
+    lecture 004_a7d0a04e340c1d1f.txt, slide "Adding Momentum": g_t = beta g_{t-1} + grad f(x_t),
+    x_{t+1} = x_t - eta g_t, which is this rule with dampening 0. Per step, with g the gradient:
 
-        g   <- -g                             if maximize
-        g   <- g + weight_decay * x           (L2 penalty on the gradient)
-        b_1 =  g,   b_t = mu b_{t-1} + (1 - dampening) g       (momentum mu > 0)
-        g   <- g + mu b_t   if nesterov,   else   g <- b_t
+        g   <- -g                                   if maximize
+        g   <- g + weight_decay x                   (an L2 penalty, added to the gradient)
+        b_1 =  g,   b_t = mu b_{t-1} + (1 - dampening) g        (if momentum mu > 0)
+        g   <- g + mu b_t  if nesterov,  else  g <- b_t
         x   <- x - lr g
 
-    The lectures' momentum (lecture 003_3976390fb7f3ce43.txt, slide "Decay and momentum") is
-    written v <- lambda v - alpha grad; x <- x + v. With dampening 0 and a constant rate,
-    v_t = -alpha b_t for every t (both start from zero and obey the same linear recursion), so
-    the two forms take exactly the same steps. They part under a schedule: PyTorch's form
-    multiplies the whole buffer by today's lr, while the lectures' v keeps each old gradient
-    scaled by the lr of the step that added it. Unrolled (slide "First-order acceleration
-    methods"), both give x_{t+1} = x_0 - alpha sum_i (1 - lambda^{t+1-i}) / (1 - lambda) grad_i.
+    The first buffer is the plain gradient, not (1 - dampening) g, as in PyTorch.
+
+    The lectures' other momentum (lecture 003, slide "Decay and momentum") keeps a velocity:
+    v_0 = 0, v_{t+1} = lambda v_t - alpha_t grad_t, x_{t+1} = x_t + v_{t+1}. Take dampening 0
+    and mu = lambda, so b_{t+1} = lambda b_t + grad_t from b_0 = 0.
+    Constant rate alpha_t = alpha: v_t = -alpha b_t for all t. True at t = 0 (both zero); if it
+    holds at t, v_{t+1} = lambda (-alpha b_t) - alpha grad_t = -alpha (lambda b_t + grad_t)
+    = -alpha b_{t+1}. So x + v_{t+1} = x - alpha b_{t+1}: the two forms take identical steps,
+    and unrolled (slide "First-order acceleration methods") both give
+    x_{t+1} = x_0 - alpha sum_{i<=t} (1 - lambda^{t+1-i}) / (1 - lambda) grad_i.
+    Under a schedule they part: unrolling each recursion,
+        lecture form:  step_t = -sum_{i<=t} lambda^{t-i} alpha_i grad_i
+        this form:     step_t = -alpha_t sum_{i<=t} lambda^{t-i} grad_i
+    The velocity keeps each old gradient scaled by the rate of the step that added it; the
+    buffer is rescaled as a whole by today's rate, so a rate drop takes effect at once.
+
+    Args:
+        params: Tensors or param-group dicts.
+        lr: the learning rate (alpha, eta in the lectures), >= 0.
+        momentum: mu in [0, 1); 0 is plain gradient descent.
+        dampening: tau, scales the gradient added to the buffer by (1 - tau).
+        nesterov: Nesterov momentum (needs momentum > 0 and dampening 0).
+        weight_decay: L2 coefficient added to the gradient, >= 0.
+        maximize: ascend instead of descend.
     """
 
     def __init__(
@@ -49,8 +68,9 @@ class SGD(Optimizer):
 
     def _check_options(self, group: dict) -> None:
         super()._check_options(group)
-        if not 0 <= group["momentum"] < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {group['momentum']}")
+        check_unit_interval("momentum", group["momentum"])
+        if not 0 <= group["dampening"] <= 1:
+            raise ValueError(f"dampening must be in [0, 1], got {group['dampening']}")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(
                 "nesterov momentum needs momentum > 0 and dampening = 0, got "
