@@ -26,8 +26,8 @@ class Adagrad(Optimizer):
         s    <- s + g^2                       (s_0 = initial_accumulator_value)
         x    <- x - lr_t g / (sqrt(s) + eps)
 
-    Duchi, Hazan and Singer (2011). Variants: TensorFlow/Keras start s at 0.1 and use eps 1e-7;
-    the paper adds a delta inside or outside the root depending on the version.
+    Duchi, Hazan and Singer (2011), whose delta sits outside the root as eps does here.
+    Variants: Keras puts eps inside the root, sqrt(s + eps), starts s at 0.1 and uses eps 1e-7.
 
     Args:
         lr: >= 0.   lr_decay: >= 0, the 1 / (1 + (t - 1) lr_decay) factor.

@@ -118,7 +118,9 @@ class LambdaLR(LRScheduler):
 class StepLR(LRScheduler):
     """lr_t = alpha_0 * gamma^floor(t / step_size): drop by gamma every step_size steps."""
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch=-1):
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ):
         if step_size < 1:
             raise ValueError(f"step_size must be >= 1, got {step_size}")
         self.step_size, self.gamma = step_size, gamma
@@ -167,7 +169,9 @@ class LinearLR(LRScheduler):
 class CosineAnnealingLR(LRScheduler):
     """lr_t = eta_min + (alpha_0 - eta_min) (1 + cos(pi t / T_max)) / 2."""
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch=-1):
+    def __init__(
+        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
+    ):
         if T_max < 1:
             raise ValueError(f"T_max must be >= 1, got {T_max}")
         self.T_max, self.eta_min = T_max, eta_min
@@ -179,7 +183,8 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class InverseTimeLR(LRScheduler):
-    """lr_t = alpha_0 / (1 + rho t): the lectures' inverse-time decay."""
+    """lr_t = alpha_0 / (1 + rho t): the inverse-time decay of lecture 003_3976390fb7f3ce43.txt,
+    slide "Decay and momentum" (read as a closed form, not the slide's compounding recursion)."""
 
     def __init__(self, optimizer: Optimizer, rho: float, last_epoch: int = -1):
         if rho < 0:
@@ -192,7 +197,12 @@ class InverseTimeLR(LRScheduler):
 
 
 class LectureLinearLR(LRScheduler):
-    """lr_t = (1 - t/rho) alpha_0 + (t/rho) final_lr for t <= rho, then final_lr (lecture 003)."""
+    """lr_t = (1 - t/rho) alpha_0 + (t/rho) final_lr for t <= rho, then final_lr.
+
+    Lecture 003_3976390fb7f3ce43.txt, slide "Decay and momentum", with final_lr = alpha_rho. The
+    same rates as LinearLR(1, final_lr / alpha_0, rho) for one group; here final_lr is a rate,
+    the same for every group.
+    """
 
     def __init__(self, optimizer: Optimizer, rho: int, final_lr: float, last_epoch: int = -1):
         if rho < 1:
@@ -208,7 +218,8 @@ class LectureLinearLR(LRScheduler):
 
 
 class LectureExponentialLR(LRScheduler):
-    """lr_t = alpha_0 exp(-rho t) (lecture 003); ExponentialLR with gamma = exp(-rho)."""
+    """lr_t = alpha_0 exp(-rho t): lecture 003_3976390fb7f3ce43.txt, slide "Decay and
+    momentum"; ExponentialLR with gamma = exp(-rho)."""
 
     def __init__(self, optimizer: Optimizer, rho: float, last_epoch: int = -1):
         if rho < 0:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from .optimizer import Optimizer, check_unit_interval
@@ -48,7 +50,7 @@ class SGD(Optimizer):
 
     def __init__(
         self,
-        params,
+        params: Iterable,
         lr: float = 1e-3,
         momentum: float = 0.0,
         dampening: float = 0.0,
