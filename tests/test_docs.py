@@ -71,3 +71,14 @@ def test_index_links_every_page():
     for page in (ROOT / "docs").glob("*.md"):
         if page.name != "index.md":
             assert f"({page.name})" in index, f"docs/index.md does not link {page.name}"
+
+
+LINK = re.compile(r"\]\(([^)#\s]+\.md)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_links_to_other_pages_resolve(page):
+    text = page.read_text(encoding="utf-8")
+    for target in LINK.findall(text):
+        if "://" not in target:
+            assert (page.parent / target).is_file(), f"{page.name} links to missing {target}"

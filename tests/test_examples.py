@@ -158,3 +158,124 @@ def test_backward_frames(example):
     prediction = hidden @ np.array([1.0, -1.0])
     assert n["loss"][0] == pytest.approx((prediction - 1) ** 2, rel=1e-6)
     assert list(n["dLoss/dw0"]) == pytest.approx(2 * (prediction - 1) * hidden, rel=1e-5)
+
+
+# ---- lecture 003 ---------------------------------------------------------------------------------
+
+
+def test_logistic_regression(example):
+    n = example("logistic_regression")
+    assert list(n["speeds"]) == [30, 33, 35, 37, 39] and list(n["tickets"]) == [0, 0, 0, 1, 1]
+    engine, slide = n["d/da sum y_i ln sigma: engine, slide formula"]
+    assert engine == pytest.approx(slide, rel=1e-6)  # 'Recap: Logistic regression'
+    first, last = n["loss first last"]
+    assert last < first / 10  # separable data: the loss keeps falling
+    assert 35 < n["decision boundary speed"][0] < 37
+    assert np.all(np.diff(n["P(ticket)"]) > 0)
+    assert n["accuracy"][0] == 1
+
+
+def test_lr_schedules(example):
+    n = example("lr_schedules")
+    for name in ("linear", "inverse time", "exponential"):
+        assert n[f"max |scheduler - formula|, {name}"][0] < 1e-12
+    assert list(n["lr linear"][:3]) == pytest.approx([0.2, 0.191, 0.182])  # 0.2 -> 0.02 in 20
+    assert list(n["lr inverse time"][:3]) == pytest.approx([0.2, 0.2 / 1.1, 0.2 / 1.2])
+    assert list(n["lr exponential"][:2]) == pytest.approx([0.2, 0.2 * np.exp(-0.1)], rel=1e-6)
+    assert list(n["slide recursion alpha_t/(1+rho t)"][:4]) == pytest.approx(
+        [0.2, 0.2, 0.2 / 1.1, 0.2 / 1.1 / 1.2]
+    )
+    constant = n["SGD last-epoch spread of theta, constant"][0]
+    for name in ("linear", "inverse time", "exponential"):
+        assert n[f"SGD last-epoch spread of theta, {name}"][0] < constant / 1.5
+        assert n[f"SGD final theta, {name}"][0] == pytest.approx(2, abs=0.3)
+
+
+def test_line_search(example):
+    n = example("line_search")
+    exact, found = n["first step: exact alpha*, line search's alpha"]
+    assert exact == pytest.approx(306 / 2331) and found == pytest.approx(exact, rel=1e-4)
+    assert np.all(np.abs(n["cos between consecutive gradients, exact search"]) < 1e-4)
+    assert n["steps to f < 1e-6, fixed alpha=0.05"][0] == -1  # not within 60 steps
+    for name in ("backtracking", "exact (golden)", "fixed alpha=0.18"):
+        assert 0 < n[f"steps to f < 1e-6, {name}"][0] <= 45
+    assert n["f after 10 steps, exact (golden)"][0] < n["f after 10 steps, fixed alpha=0.05"][0]
+
+
+def test_momentum(example):
+    n = example("momentum")
+    assert list(n["alpha lambda"]) == pytest.approx([1 / 9, 4 / 9])
+    assert n["max |lecture form - optim.SGD|"][0] < 1e-12
+    assert n["max |lecture form - unrolled sum|"][0] < 1e-12
+    plain, heavy = (
+        n["steps to |x| < 1e-3, gradient descent"][0],
+        n["steps to |x| < 1e-3, momentum"][0],
+    )
+    assert 0 < heavy < plain / 3
+    assert n["step length / (alpha |grad|) on a slope, lambda=0.9"][0] == pytest.approx(
+        10, rel=1e-6
+    )
+
+
+# ---- lecture 004 optimizers; lecture 001 minibatches, init, symmetry --------------------------
+
+
+def test_optimizers(example):
+    n = example("optimizers")
+    names = ("SGD", "momentum", "Nesterov", "Adagrad", "RMSprop", "Adam")
+    escapes = {name: n[f"saddle steps to |y|>1, {name}"][0] for name in names}
+    assert all(steps > 0 for steps in escapes.values())
+    assert escapes["SGD"] == max(escapes.values())  # plain GD lingers longest by the saddle
+    for name in names:
+        assert n[f"saddle final f, {name}"][0] == pytest.approx(-1, abs=1e-3)  # at (0, +-sqrt 2)
+    for name in ("momentum", "Nesterov"):
+        assert n[f"rosenbrock final f, {name}"][0] < 0.01
+    assert n["rosenbrock final f, momentum"][0] < n["rosenbrock final f, SGD"][0]
+
+
+def test_batch_vs_stochastic(example):
+    n = example("batch_vs_stochastic")
+    assert list(n["homework step x - 0.5 grad"]) == [3.5, 2]
+    assert list(n["homework full gradient"]) == pytest.approx([3.8, 2.2])
+    assert list(n["homework minibatch {2,4,5} gradient"]) == pytest.approx([10 / 3, 2])
+    assert list(n["updates per epoch, n=1200, B=50 200 32"]) == [24, 6, 38]
+    assert n["updates per epoch, B=32 drop_last"][0] == 37
+    assert n["updates per epoch, batch"][0] == 1
+    assert n["updates per epoch, minibatch B=16"][0] == 13  # 200 examples: 12 full + 1 of 8
+    assert n["updates per epoch, stochastic B=1"][0] == 200
+    first_epoch = {k: n[f"full loss after each epoch, {k}"][0] for k in ("batch", "stochastic B=1")}
+    assert first_epoch["stochastic B=1"] < first_epoch["batch"] / 10  # 'GD vs SGD'
+
+
+def test_minibatch_variance(example):
+    n = example("minibatch_variance")
+    assert n["minibatch gradient by backward - mean of its rows"][0] < 1e-9
+    sizes, variances = n["B"], n["total variance of the minibatch gradient"]
+    per_example = n["per-example variance (the B = 1 law's constant)"][0]
+    assert list(sizes) == [1, 2, 4, 8, 16, 32, 64]
+    assert np.all(np.abs(n["B * variance"] / per_example - 1) < 0.3)  # the 1/B law
+    standard_errors = np.sqrt(variances / n["draws per B"][0])
+    assert np.all(n["|mean of estimates - full gradient|"] < 5 * standard_errors)  # unbiased
+
+
+def test_scaled_init(example):
+    n = example("scaled_init")
+    d = n["d"]
+    assert np.all(np.abs(n["Var[x^T W]/mean(x^2), N(0,1)"] / d - 1) < 0.25)  # grows like d
+    assert np.all(np.abs(n["Var[x^T W]/mean(x^2), lecture Kaiming N(0,1/sqrt d)"] - 1) < 0.25)
+    xavier = n["Var[x^T W]/mean(x^2), Xavier N(0,sqrt(2/(d+e)))"]
+    assert np.all(np.abs(xavier / n["Xavier prediction 2d/(d+e)"] - 1) < 0.25)
+
+
+def test_symmetry_breaking(example):
+    n = example("symmetry_breaking")
+    same = n["initial gradients w_01 w_02, constant"]
+    assert same[0] == same[1]  # 'Symmetry-breaking': identical derivatives
+    hidden, output = (
+        n["hidden weights w_11 w_12, constant"],
+        n["output weights w_01 w_02, constant"],
+    )
+    assert hidden[0] == hidden[1] and output[0] == output[1]  # still identical after training
+    random_hidden = n["hidden weights w_11 w_12, random"]
+    assert abs(random_hidden[0] - random_hidden[1]) > 1
+    assert n["final loss, random"][0] < n["final loss, constant"][0] / 10

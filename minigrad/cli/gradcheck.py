@@ -91,6 +91,7 @@ def cases() -> dict:
         "Softmax": ((v(2, 3),), (-1,)),
         "LogSoftmax": ((v(2, 3),), (-1,)),
         "SoftmaxCrossEntropy": ((v(3, 4), np.array([0, 3, 1])), ("mean",)),
+        "BinaryCrossEntropy": ((v(2, 3, low=0.1, high=0.9), v(2, 3, low=0.05, high=0.95)), ()),
         "Reshape": ((v(2, 3),), ((3, 2),)),
         "Transpose": ((v(2, 3, 2),), ((2, 0, 1),)),
         "BroadcastTo": ((v(1, 3),), ((2, 3),)),
