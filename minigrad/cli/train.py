@@ -46,7 +46,7 @@ OPTIMIZERS = {
     "sgd": (0.1, lambda params, lr: optim.SGD(params, lr=lr)),
     "momentum": (0.05, lambda params, lr: optim.SGD(params, lr=lr, momentum=0.9)),
     "nesterov": (0.05, lambda params, lr: optim.SGD(params, lr=lr, momentum=0.9, nesterov=True)),
-    "adam": (1e-3, lambda params, lr: optim.Adam(params, lr=lr)),
+    "adam": (2e-3, lambda params, lr: optim.Adam(params, lr=lr)),
     "rmsprop": (1e-3, lambda params, lr: optim.RMSprop(params, lr=lr)),
     "adagrad": (0.05, lambda params, lr: optim.Adagrad(params, lr=lr)),
 }
@@ -67,9 +67,9 @@ def add_parser(subparsers) -> None:
     add("--data", choices=data_sources.SOURCES, default="digits", help="data set (default digits)")
     add("--data-dir", help="folder with the MNIST IDX files (needed by --data mnist)")
     add("--train-size", type=positive_int, help="use only the first N training examples")
-    add("--hidden", type=int_list, help="hidden widths, comma-separated (default 64,64)")
-    add("--layers", type=positive_int, help="number of hidden layers (with --width)")
-    add("--width", type=positive_int, help="width of each hidden layer (with --layers)")
+    add("--hidden", type=int_list, help="hidden widths, comma-separated (default 128,64)")
+    add("--layers", type=positive_int, help="number of hidden layers (default 2 with --width)")
+    add("--width", type=positive_int, help="width of each hidden layer (default 64 with --layers)")
     add("--activation", choices=tuple(ACTIVATIONS), default="relu", help="default relu")
     add(
         "--init",
@@ -80,20 +80,23 @@ def add_parser(subparsers) -> None:
     add("--dropout", type=probability, default=0.0, help="dropout rate p in [0, 1) (default 0)")
     add("--optimizer", choices=tuple(OPTIMIZERS), default="adam", help="default adam")
     add("--lr", type=non_negative_float, help="learning rate (default depends on --optimizer)")
-    add("--schedule", choices=SCHEDULES, default="none", help="learning-rate schedule, per epoch")
+    add("--schedule", choices=SCHEDULES, default="cosine", help="lr schedule per epoch (cosine)")
     add("--batch-size", type=positive_int, default=32, help="minibatch size (default 32)")
-    add("--epochs", type=positive_int, default=30, help="passes over the data (default 30)")
+    add("--epochs", type=positive_int, default=40, help="passes over the data (default 40)")
     add("--seed", type=int, default=0, help="seed of the engine RNG: split, init, shuffling")
     add("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     parser.set_defaults(run=run)
 
 
 def hidden_widths(args: argparse.Namespace) -> list[int]:
-    """--hidden 64,64, or --layers L --width d (each defaulting to the 64,64 network)."""
+    """--hidden 128,64 (the default), or --layers L --width d (L = 2 and d = 64 when only one is
+    given)."""
     if args.hidden is not None and (args.layers is not None or args.width is not None):
         raise UsageError("give either --hidden or --layers/--width, not both")
     if args.hidden is not None:
         return args.hidden
+    if args.layers is None and args.width is None:
+        return [128, 64]
     return [args.width or 64] * (args.layers if args.layers is not None else 2)
 
 
