@@ -156,6 +156,13 @@ def main(argv: list[str] | None = None) -> None:
             arguments.result_file,
         )
         return
+    busy = os.getloadavg()[0]
+    if busy > 0.5:
+        print(
+            f"note: the load average is {busy:.1f} before the run; other processes compete for "
+            "the cores and the figures will be noisy",
+            flush=True,
+        )
     began = time.perf_counter()
     runs = [run_in_subprocess(arguments, threads) for threads in arguments.thread_list]
     meta = runs[0]["meta"]
