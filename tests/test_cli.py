@@ -360,3 +360,20 @@ def test_graph_bad_input_exits_2(options, message, tmp_path, monkeypatch, capsys
     assert main(["graph", *options]) == 2
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_without_dot_the_graph_is_written_as_dot_source(tmp_path, monkeypatch, capsys):
+    import graphviz
+
+    from minigrad import viz
+
+    def missing(self, *args, **kwargs):
+        raise graphviz.ExecutableNotFound(("dot",))
+
+    monkeypatch.setattr(viz.Graph, "pipe", missing)
+    assert main(["train", "--out", str(tmp_path / "run"), *TINY]) == 0
+    assert "`dot` program is not installed" in capsys.readouterr().out
+    source = (tmp_path / "run" / "graph.dot").read_text()
+    assert "Linear" in source and not (tmp_path / "run" / "graph.svg").exists()
+    assert main(["graph", "--out", str(tmp_path / "g.svg")]) == 0
+    assert (tmp_path / "g.dot").is_file() and "dot -Tsvg g.dot" in capsys.readouterr().out
