@@ -19,7 +19,7 @@ import graphviz
 import numpy as np
 
 from . import autograd
-from .autograd import Node
+from .autograd import FREED, Node
 from .tensor import Tensor
 from .trace.tracer import node_costs, node_module, parameter_owners
 
@@ -81,6 +81,7 @@ class _Known:
     def __init__(self, names, module, gradients):
         self.leaf_names: dict = {}  # id(leaf) -> the user's name for it
         self.parameter_names: dict = {}  # id(parameter) -> its path in a Module
+        self.constant_names: dict = {}  # id(array) -> the name of the Tensor holding it
         self.node_names: dict = {}
         self.held: dict = {}  # Node -> the user's Tensor it produced
         self.owners: dict = {}
@@ -108,6 +109,7 @@ class _Known:
                 self.held.setdefault(value.grad_fn, value)
             else:
                 self.leaf_names.setdefault(id(value), key)
+                self.constant_names.setdefault(id(value.data), key)
         elif callable(getattr(value, "named_parameters", None)):
             self._add_module(value, key + ".")
 
@@ -298,6 +300,7 @@ class _Drawing:
         self.nodes = autograd.graph_nodes(root.grad_fn)[::-1]  # tape order
         self.index = {node: k for k, node in enumerate(self.nodes)}
         self.leaf_ids: dict = {}
+        self.constant_ids: dict = {}
         self.edges: set = set()
 
     def draw(self, collapse: bool) -> None:
@@ -318,8 +321,8 @@ class _Drawing:
             target = f"op{self.index[node]}" if key is None else box_ids[key]
             if key is None or node in consumed_outside or node is self.root.grad_fn:
                 self._output_node(node, target)
-            for parent in node.parents:
-                self._input_edge(parent, target, key)
+            for index, parent in enumerate(node.parents):
+                self._input_edge(node, index, parent, target, key)
 
     def _consumed_outside(self, groups: dict) -> set:
         outside = set()
@@ -379,12 +382,14 @@ class _Drawing:
         self.graph.node(tensor_id, label, style="filled", fillcolor=fill)
         self._edge(source, tensor_id)
 
-    def _input_edge(self, parent, target: str, key) -> None:
+    def _input_edge(self, node: Node, index: int, parent, target: str, key) -> None:
         # An op drawn alone gets one edge per input, so h * h shows both; a box gets one per
         # distinct input.
         if parent is None:
-            return
-        if type(parent) is Node:
+            tail = self._constant_node(node, index)
+            if tail is None:
+                return
+        elif type(parent) is Node:
             tail = f"t{self.index[parent]}"
         elif key is None or not self._owned(parent, key[0]):
             tail = self._leaf_node(parent)
@@ -394,6 +399,25 @@ class _Drawing:
             self.graph.edge(tail, target)
         else:
             self._edge(tail, target)
+
+    def _constant_node(self, node: Node, index: int) -> str | None:
+        """A constant array input (one not requiring grad), while the node still keeps it;
+        numbers and released arrays are not drawn."""
+        saved = node.saved
+        if saved is None or saved is FREED or index >= len(saved):
+            return None
+        array = saved[index]
+        if not isinstance(array, np.ndarray) or array.ndim == 0:
+            return None
+        constant_id = self.constant_ids.get(id(array))
+        if constant_id is None:
+            constant_id = self.constant_ids[id(array)] = f"const{len(self.constant_ids)}"
+            name = self.known.constant_names.get(id(array))
+            label = _tensor_label(
+                name, array.shape, array.dtype, array, None, self.show_data, False
+            )
+            self.graph.node(constant_id, label, style="dashed")
+        return constant_id
 
     def _leaf_node(self, leaf: Tensor) -> str:
         leaf_id = self.leaf_ids.get(id(leaf))

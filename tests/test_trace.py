@@ -326,3 +326,60 @@ def test_explain_neuron_bad_input():
         trace.explain_neuron((weight, bias), np.ones(3), 0, 1.0, activation="gelu")
     with pytest.raises(TypeError, match=r"bias must be a Tensor of shape \(2,\) or None"):
         trace.explain_neuron((weight, mg.ones(3)), np.ones(3), 0, 1.0)
+
+
+def test_nn_linear_layers_and_per_module_summary():
+    from minigrad import nn
+
+    N, d, e = 6, 5, 3
+    model = nn.Sequential(nn.Linear(d, e), nn.Tanh(), nn.Linear(e, e))
+    x = mg.ones(N, d, requires_grad=True)
+    with trace.Tracer(module=model) as tracer:
+        model(x).sum().backward()
+    by_module = {}
+    for record in tracer.records:
+        if record.op == "Linear":
+            by_module[(record.module, record.phase)] = record.matmul_flops
+    assert by_module == {
+        ("0", "forward"): 2 * N * d * e,
+        ("0", "backward"): 4 * N * d * e,
+        ("2", "forward"): 2 * N * e * e,
+        ("2", "backward"): 4 * N * e * e,
+    }
+    assert any(line.startswith("0 ") for line in tracer.summary().splitlines())
+
+
+def test_explain_neuron_on_nn_linear():
+    from minigrad import nn
+
+    layer = nn.Linear(4, 3, dtype=np.float64)
+    x = np.array([0.5, -1.0, 2.0, 0.25])
+    result = trace.explain_neuron(layer, x, 2, upstream=1.25, activation="sigmoid", verbose=False)
+    x_tensor = mg.Tensor(x, requires_grad=True)
+    seed = np.zeros(3)
+    seed[2] = 1.25
+    layer(x_tensor).sigmoid().backward(seed)
+    np.testing.assert_allclose(result.dloss_dw, layer.weight.grad[:, 2], rtol=1e-13)
+    np.testing.assert_allclose(result.dloss_dx, x_tensor.grad, rtol=1e-13)
+    assert result.dloss_db == pytest.approx(layer.bias.grad[2], rel=1e-13)
+    for not_linear in (nn.Tanh(), nn.Sequential(layer)):
+        name = type(not_linear).__name__
+        with pytest.raises(TypeError, match=f"needs a Linear layer .* got {name}"):
+            trace.explain_neuron(not_linear, x, 0, 1.0)
+    with pytest.raises(IndexError, match="neuron j=3 is out of range: the layer has 3 neurons"):
+        trace.explain_neuron(layer, x, 3, 1.0)
+
+
+def test_costs_of_a_graph_whose_constant_input_backward_released():
+    N, d, e = 4, 3, 2
+    x = mg.ones(N, d)  # a constant operand: its array goes when backward frees the graph
+    weight = mg.ones(d, e, requires_grad=True)
+    bias = mg.ones(e, requires_grad=True)
+    out = (x @ weight).sum() + linear(x, weight, bias).sum()
+    out.backward()
+    costs = {node.op.name: trace.node_costs(node) for node in autograd.graph_nodes(out.grad_fn)}
+    matmul_forward, matmul_backward = costs["MatMul"]
+    assert (matmul_forward.matmul_flops, matmul_backward.matmul_flops) == (2 * N * d * e,) * 2
+    linear_forward, linear_backward = costs["Linear"]
+    assert linear_forward.flops == 2 * N * d * e + N * e
+    assert linear_backward.flops == 2 * N * d * e + N * e  # dLoss/dW and dLoss/db only

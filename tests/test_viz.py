@@ -213,13 +213,17 @@ def test_retained_grad_of_an_intermediate_is_shown():
 
 def test_collapse_modules_replaces_each_layer_by_one_box():
     model = TwoLayers()
-    loss = model(mg.ones(2, 3)).sum()
-    plain = viz.draw_graph(loss, module=model)
-    # 4 parameters + 7 ops (2 x (MatMul, Add, Tanh), Sum) + 7 outputs; the input is a constant
-    assert len(node_ids(plain)) == 18
+    inputs = mg.ones(2, 3)
+    loss = model(inputs).sum()
+    plain = viz.draw_graph(loss, module=model, names={"inputs": inputs})
+    # 4 parameters + the constant input + 7 ops (2 x (MatMul, Add, Tanh), Sum) + 7 outputs
+    assert len(node_ids(plain)) == 19
+    assert label_of(plain, "const0") == "inputs\\n(2, 3) float32\\ndata [[1, 1, 1], [1, 1, 1]]"
+    assert ("const0", "op0") in edges(plain)
     collapsed = viz.draw_graph(loss, module=model, collapse_modules=True)
     # each layer's MatMul, Add, their 2 outputs and 2 parameters (6) become a box and its output
-    assert len(node_ids(collapsed)) == 18 - 2 * 4
+    assert len(node_ids(collapsed)) == 19 - 2 * 4
+    assert ("const0", "module0") in edges(collapsed)
     assert [n for n in node_ids(collapsed) if n.startswith("module")] == ["module0", "module1"]
     assert label_of(collapsed, "module0") == "0: Layer\\nMatMul > Add\\nweight (3, 4), bias (4,)"
     assert label_of(collapsed, "module1") == "1: Layer\\nMatMul > Add\\nweight (4, 2), bias (2,)"
@@ -450,3 +454,34 @@ def test_name_priority_user_name_then_tensor_name_then_parameter_path():
     assert [label_of(graph, f"leaf{k}").split("\\n")[0] for k in range(3)] == [
         "first_weight", "b0", "1.weight",
     ]  # fmt: skip
+
+
+def test_nn_model_names_and_collapse():
+    from minigrad import nn
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    x = mg.ones(5, 3)
+    loss = nn.functional.mse_loss(model(x), mg.zeros(5, 2))
+    loss.backward()
+    graph = viz.draw_graph(loss, names=locals())
+    leaves = [label_of(graph, n).split("\\n")[0] for n in node_ids(graph) if n.startswith("leaf")]
+    assert leaves == ["model.0.weight", "model.0.bias", "model.2.weight", "model.2.bias"]
+    plain = len(node_ids(graph))
+    collapsed = viz.draw_graph(loss, module=model, collapse_modules=True)
+    # each fused Linear op with its two parameters (3 nodes) becomes one box
+    assert len(node_ids(collapsed)) == plain - 2 * 2
+    assert label_of(collapsed, "module0") == "0: Linear\\nLinear\\nweight (3, 4), bias (4,)"
+    assert label_of(collapsed, "module1") == "2: Linear\\nLinear\\nweight (4, 2), bias (2,)"
+
+
+def test_constant_inputs_are_drawn_while_kept_numbers_never():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    target = mg.tensor([0.5, 0.5])
+    loss = ((w - target) * 2.0).sum()
+    before = viz.draw_graph(loss, names={"target": target})
+    assert [n for n in node_ids(before) if n.startswith("const")] == ["const0"]
+    assert label_of(before, "const0") == "target\\n(2,) float32\\ndata [0.5, 0.5]"
+    assert re.search(r"^\tconst0 \[.*style=dashed", before.source, re.M)
+    assert len(node_ids(before)) == 1 + 1 + 3 + 3  # w, target, Sub Mul Sum and their outputs
+    loss.backward()
+    assert "const" not in viz.draw_graph(loss).source  # released by backward

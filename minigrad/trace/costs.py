@@ -83,10 +83,10 @@ def forward_cost(op: str, input_shapes: list, output_shape: tuple, params: tuple
     if op in ELEMENTWISE_FORWARD:
         return Cost(0, ELEMENTWISE_FORWARD[op] * out)
     if op == "MatMul":
-        return Cost(2 * out * input_shapes[0][-1], 0)
+        return Cost(2 * out * _contraction(input_shapes), 0)
     if op == "Linear":
         bias_add = out if input_shapes[2] is not None else 0
-        return Cost(2 * out * input_shapes[0][-1], bias_add)
+        return Cost(2 * out * _contraction(input_shapes), bias_add)
     n = size(input_shapes[0]) if input_shapes else 0
     if op in ("Sum", "Max", "Min"):
         return Cost(0, n)
@@ -125,8 +125,7 @@ def backward_cost(
     if op == "MatMul":
         return _matmul_backward(input_shapes, output_shape, needs)
     if op == "Linear":
-        contraction = input_shapes[0][-1]
-        matmul = 2 * out * contraction * (int(needs[0]) + int(needs[1]))
+        matmul = 2 * out * _contraction(input_shapes) * (int(needs[0]) + int(needs[1]))
         return Cost(matmul, out if len(needs) > 2 and needs[2] else 0)
     n = size(input_shapes[0]) if input_shapes else 0
     if op in ("Sum", "BroadcastTo", "Reshape", "Transpose", "Concatenate", "IndexAdd", "Cast"):
@@ -158,10 +157,20 @@ def _rows(shape: tuple, params: tuple):
     return size(shape) // shape[axis] if shape else 1
 
 
+def _contraction(input_shapes: list) -> int:
+    """The summed dimension d of (.., d) @ (d, ..), from whichever operand's shape is known
+    (a constant operand's array is released by backward, and with it its shape)."""
+    a, b = input_shapes[0], input_shapes[1]
+    if a is not None:
+        return a[-1]
+    return b[-2] if len(b) > 1 else b[0]
+
+
 def _matmul_backward(input_shapes: list, output_shape: tuple, needs: tuple) -> Cost:
-    a, b = tuple(input_shapes[0]), tuple(input_shapes[1])
+    # A released constant operand (shape None) is taken as a matrix, the usual case.
+    a, b = (tuple(s) if s is not None else (1, 1) for s in input_shapes[:2])
     out = size(output_shape)
-    contraction = a[-1]
+    contraction = _contraction(input_shapes)
     batch = size(output_shape[:-2]) if len(a) > 1 and len(b) > 1 else size(output_shape[:-1])
     matmul, other = 0, 0
     for shape, needed in ((a, needs[0]), (b, needs[1])):
