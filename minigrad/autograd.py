@@ -489,7 +489,7 @@ def root_gradient(root, gradient) -> np.ndarray:
 def _as_tuple(value, what: str, allow_none: bool = False) -> tuple:
     from .tensor import Tensor
 
-    if isinstance(value, Tensor) or (allow_none and value is None):
+    if isinstance(value, (Tensor, np.ndarray)) or (allow_none and value is None):
         return (value,)
     if isinstance(value, Iterable):
         return tuple(value)

@@ -593,3 +593,9 @@ def test_bool_and_int_tensors_take_the_floating_dtype():
 
 def test_int_tensor_with_a_python_float_gives_the_default_dtype():
     assert (mg.arange(3) * 0.5).dtype == mg.get_default_dtype()
+
+
+def test_grad_accepts_a_single_ndarray_as_grad_outputs():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    (gradient,) = mg.grad(x * x, x, grad_outputs=np.array([1.0, 0.5], dtype=np.float32))
+    np.testing.assert_allclose(gradient.data, [2.0, 2.0])
