@@ -1,8 +1,12 @@
-"""Activation modules: each wraps the op of the same name."""
+"""Activation modules: each wraps the op of the same name.
+
+Softmax and LogSoftmax take the axis as `axis` or as PyTorch's `dim`; the default is the last.
+"""
 
 from __future__ import annotations
 
 from ..tensor import Tensor
+from .functional import resolve_axis
 from .module import Module
 
 
@@ -14,7 +18,7 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
-    """x for x > 0, negative_slope * x otherwise."""
+    """x for x > 0, negative_slope * x otherwise (0.01 by default, as in PyTorch)."""
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
@@ -49,9 +53,9 @@ class Softplus(Module):
 
 
 class _AlongAxis(Module):
-    def __init__(self, axis: int = -1, dim: int | None = None):
+    def __init__(self, axis: int | None = None, dim: int | None = None):
         super().__init__()
-        self.axis = axis if dim is None else dim  # `dim` is PyTorch's name for it
+        self.axis = resolve_axis(axis, dim)
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"

@@ -1,5 +1,12 @@
-"""`nn.functional`: the activations, dropout, linear and losses under PyTorch's names."""
+"""`nn.functional`: the activations, dropout, linear and losses under PyTorch's names.
 
+Everything is `minigrad.functional`'s, except `softmax` and `log_softmax`, which also take
+PyTorch's `dim=` for the axis, so `F.softmax(x, dim=1)` ports unchanged.
+"""
+
+from __future__ import annotations
+
+from .. import functional as _core
 from ..functional import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -7,15 +14,34 @@ from ..functional import (
     dropout,
     leaky_relu,
     linear,
-    log_softmax,
     mse_loss,
     nll_loss,
     relu,
     sigmoid,
-    softmax,
     softplus,
     tanh,
 )
+from ..tensor import Tensor
+
+
+def resolve_axis(axis: int | None, dim: int | None) -> int:
+    """The axis given as `axis` (minigrad's name) or `dim` (PyTorch's), -1 if neither."""
+    if axis is not None and dim is not None and axis != dim:
+        raise ValueError(f"got axis={axis} and dim={dim}; give one of them (dim is axis's alias)")
+    if axis is not None:
+        return axis
+    return -1 if dim is None else dim
+
+
+def softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """e^x_i / sum_j e^x_j along `axis` (alias `dim`, default the last), numerically stable."""
+    return _core.softmax(x, resolve_axis(axis, dim))
+
+
+def log_softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """x_i - logsumexp(x) along `axis` (alias `dim`, default the last), numerically stable."""
+    return _core.log_softmax(x, resolve_axis(axis, dim))
+
 
 __all__ = [
     "binary_cross_entropy",

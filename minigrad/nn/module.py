@@ -9,7 +9,8 @@ objects are stored in the instance dict too, and the registries only record thei
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import NamedTuple
 
 import numpy as np
 
@@ -17,15 +18,27 @@ from ..tensor import Tensor
 
 
 class Parameter(Tensor):
-    """A Tensor that is a learnable weight of a Module: it always requires grad."""
+    """A Tensor that is a learnable weight of a Module, found by `Module.parameters()`.
+
+    It requires grad unless built with `requires_grad=False` (a frozen weight), as in PyTorch.
+    Ops on a Parameter return plain Tensors, so only the weights themselves are Parameters.
+    """
 
     __slots__ = ()
 
-    def __init__(self, data, dtype=None):
-        super().__init__(data, requires_grad=True, dtype=dtype)
+    def __init__(self, data, requires_grad: bool = True, dtype=None):
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+class IncompatibleKeys(NamedTuple):
+    """What `load_state_dict(strict=False)` skipped: names the model has that the state dict
+    lacks, and names the state dict has that the model lacks."""
+
+    missing_keys: list
+    unexpected_keys: list
 
 
 class Module:
@@ -42,9 +55,7 @@ class Module:
                 f"{type(self).__name__}.__init__ must call super().__init__() before assigning "
                 "attributes"
             )
-        for registry in (self._parameter_names, self._module_names):
-            if name in registry:
-                registry.remove(name)
+        self._unregister(name)
         if isinstance(value, Parameter):
             self._parameter_names.append(name)
         elif isinstance(value, Module):
@@ -52,16 +63,25 @@ class Module:
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
+        self._unregister(name)
+        object.__delattr__(self, name)
+
+    def _unregister(self, name: str) -> None:
         for registry in (self._parameter_names, self._module_names):
             if name in registry:
                 registry.remove(name)
-        object.__delattr__(self, name)
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
     def forward(self, *args, **kwargs):
-        raise TypeError(f"{type(self).__name__} must define forward()")
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register `module` under `name`, for names that are not identifiers (e.g. "0")."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module({name!r}) needs a Module, got {type(module).__name__}")
+        setattr(self, name, module)
 
     # ---- traversal ------------------------------------------------------------------------------
 
@@ -89,7 +109,8 @@ class Module:
             yield module
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
-        """Every parameter with its dotted path (`0.weight`, `encoder.bias`), each once."""
+        """Every parameter with its dotted path (`0.weight`, `encoder.bias`); a parameter shared
+        by two modules is listed once, under its first name."""
         seen = set()
         for prefix, module in self.named_modules():
             for name in module._parameter_names:
@@ -102,14 +123,23 @@ class Module:
         for _, parameter in self.named_parameters():
             yield parameter
 
-    def num_parameters(self) -> int:
-        """How many scalar weights the module has."""
-        return sum(p.size for p in self.parameters())
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        """How many scalar weights the module has (only those that require grad, if asked)."""
+        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def apply(self, function: Callable[[Module], None]) -> Module:
+        """Call `function` on every module below this one and then on this one (PyTorch's
+        order), e.g. to initialize every Linear: `model.apply(init_linear)`."""
+        for module in reversed(list(self.modules())):
+            function(module)
+        return self
 
     # ---- modes and gradients -------------------------------------------------------------------
 
     def train(self, mode: bool = True) -> Module:
         """Training mode (dropout active) for this module and everything below it."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train() takes a bool mode, got {mode!r}")
         for module in self.modules():
             object.__setattr__(module, "training", mode)
         return self
@@ -119,38 +149,46 @@ class Module:
         return self.train(False)
 
     def zero_grad(self) -> None:
-        """Set every parameter's gradient to None."""
+        """Set every parameter's gradient to None (the next backward writes it afresh)."""
         for parameter in self.parameters():
             parameter.grad = None
 
     # ---- state dicts -----------------------------------------------------------------------------
 
     def state_dict(self) -> OrderedDict:
-        """Every parameter's values by dotted name, as copied ndarrays."""
+        """Every parameter's values by dotted name, as copied ndarrays (later training does not
+        change a saved state dict)."""
         return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
 
-    def load_state_dict(self, state_dict, strict: bool = True) -> None:
-        """Copy values into the parameters. With `strict`, the keys must match exactly; shapes
-        must always match. Errors name the keys or the shapes that differ."""
+    def load_state_dict(self, state_dict: Mapping, strict: bool = True) -> IncompatibleKeys:
+        """Copy values (ndarrays or Tensors) into the parameters, cast to each parameter's dtype.
+
+        With `strict` (the default) the keys must match exactly; shapes must always match. One
+        RuntimeError lists every missing key, unexpected key and shape mismatch, and nothing is
+        copied unless everything fits. Returns the missing and unexpected keys.
+        """
         own = dict(self.named_parameters())
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        if strict and (missing or unexpected):
-            raise KeyError(
-                f"state dict does not match {type(self).__name__}: missing keys {missing}, "
-                f"unexpected keys {unexpected}"
+        missing = [name for name in own if name not in state_dict]
+        unexpected = [name for name in state_dict if name not in own]
+        values = {name: _array(state_dict[name]) for name in own if name in state_dict}
+        problems = []
+        if strict and missing:
+            problems.append(f"missing keys {missing}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys {unexpected}")
+        problems += [
+            f"size mismatch for {name!r}: the state dict has shape {value.shape}, the "
+            f"parameter has shape {own[name].shape}"
+            for name, value in values.items()
+            if value.shape != own[name].shape
+        ]
+        if problems:
+            raise RuntimeError(
+                f"error loading the state dict into {type(self).__name__}: " + "; ".join(problems)
             )
-        for name, parameter in own.items():
-            if name not in state_dict:
-                continue
-            value = state_dict[name]
-            value = value.data if isinstance(value, Tensor) else np.asarray(value)
-            if value.shape != parameter.shape:
-                raise ValueError(
-                    f"state dict entry {name!r} has shape {value.shape}, but the parameter has "
-                    f"shape {parameter.shape}"
-                )
-            parameter.data[...] = value
+        for name, value in values.items():
+            own[name].data[...] = value
+        return IncompatibleKeys(missing, unexpected)
 
     # ---- display -------------------------------------------------------------------------------
 
@@ -166,3 +204,23 @@ class Module:
             body = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {body}")
         return "\n".join(lines + [")"])
+
+    def summary(self) -> str:
+        """A table of every parameter (name, shape, count) and the total number of weights."""
+        rows = [(name, str(p.shape), f"{p.size:,}") for name, p in self.named_parameters()]
+        rows.insert(0, ("parameter", "shape", "count"))
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        lines = [
+            f"{name:<{widths[0]}}  {shape:<{widths[1]}}  {count:>{widths[2]}}"
+            for name, shape, count in rows
+        ]
+        lines.insert(1, "-" * len(lines[0]))
+        trainable = self.num_parameters(trainable_only=True)
+        lines.append(
+            f"{type(self).__name__}: {self.num_parameters():,} parameters ({trainable:,} trainable)"
+        )
+        return "\n".join(lines)
+
+
+def _array(value) -> np.ndarray:
+    return value.data if isinstance(value, Tensor) else np.asarray(value)
