@@ -123,7 +123,7 @@ def apply_binary(op, a, b) -> Tensor:
         node = Node(
             op,
             (parent_a, parent_b),
-            _ALL_NEEDED[2] if both else (parent_a is not None, parent_b is not None),
+            _ALL_NEEDED[2] if both else ((True, False) if parent_b is None else (False, True)),
             (a_data, b_data)
             if op.saves_inputs
             else (None if both else _constants([a_data, b_data], (parent_a, parent_b), True)),
