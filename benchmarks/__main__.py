@@ -51,8 +51,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--minigrad-form",
         choices=MINIGRAD_FORMS,
-        default="tensors",
-        help="minigrad's MLP steps as raw tensors (h @ W + b) or as nn.Linear + optim.SGD",
+        default="modules",
+        help="minigrad's MLP steps as nn.Linear + optim.SGD (what users write) or as raw tensors "
+        "(h @ W + b, the update on .data)",
     )
     parser.add_argument("--json", metavar="PATH", help="also write every row and setting here")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

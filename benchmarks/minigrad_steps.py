@@ -2,7 +2,7 @@
 
 Two forms of the MLP step: 'tensors' (`h @ W + b`, the update written on `.data`), which needs
 only the core, and 'modules' (`nn.Linear` in an `nn.Sequential`, `optim.SGD`), what a user
-writes. `use_form` picks one (`python -m benchmarks --minigrad-form modules`).
+writes, the default. `use_form` picks one (`python -m benchmarks --minigrad-form tensors`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ name = "minigrad"
 version = mg.__version__
 
 FORMS = ("tensors", "modules")
-form = "tensors"
+form = "modules"
 
 
 def use_form(chosen: str) -> None:

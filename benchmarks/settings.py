@@ -26,4 +26,4 @@ class Settings:
     threads: int
     repeat: int
     long_repeat: int
-    minigrad_form: str = "tensors"
+    minigrad_form: str = "modules"
