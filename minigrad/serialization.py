@@ -48,13 +48,25 @@ def load(path: str | os.PathLike) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
     try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single array, not a zip archive of named arrays")
-        with archive:
+        _check_zip(path)
+        with np.load(path, allow_pickle=False) as archive:
             return {name: _loaded(name, archive[name]) for name in archive.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
         raise ValueError(f"{path} is not a minigrad state dict (.npz of arrays): {error}") from None
+
+
+# A zip archive starts with a local file header, or, when empty, with the end-of-directory record.
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def _check_zip(path: Path) -> None:
+    """Refuse anything but a zip archive before NumPy sees it (it would try a .npy or a pickle)."""
+    with open(path, "rb") as handle:
+        magic = handle.read(6)
+    if magic.startswith(b"\x93NUMPY"):
+        raise ValueError("it holds a single .npy array, not a zip archive of named arrays")
+    if not magic.startswith(ZIP_MAGIC):
+        raise ValueError(f"it is not a zip archive (it starts with {magic!r})")
 
 
 def _loaded(name: str, value) -> np.ndarray:

@@ -28,7 +28,9 @@ class _Loss(Module):
 
 
 class MSELoss(_Loss):
-    """(input - target)^2, for regression."""
+    """(input - target)^2, for regression; with 'mean' over N predictions it is the lectures'
+    Loss_MSE = (1/N) sum_i (f(x_i, w) - y_i)^2 (lecture 001_7c5c639b47bbde7b.txt, slide
+    "Computational complexity")."""
 
     function = staticmethod(F.mse_loss)
 
@@ -46,7 +48,8 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class CrossEntropyLoss(_Loss):
-    """-log softmax(logits)[class], from logits (N, C) and integer class labels (N,)."""
+    """-log softmax(logits)[class], from logits (N, C) and integer class labels (N,); float
+    labels are refused rather than truncated."""
 
     function = staticmethod(F.cross_entropy)
 
