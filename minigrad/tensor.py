@@ -19,6 +19,10 @@ class ShapeError(ValueError):
 
 _ALL_NEEDED = [(True,) * n for n in range(64)]
 
+# Tensor and its subclasses (nn.Parameter), for the fast paths' exact-type checks; a subclass
+# registers itself in Tensor.__init_subclass__.
+TENSOR_TYPES: set = set()
+
 
 def wrap(data: np.ndarray, node: Node | None) -> Tensor:
     """A Tensor around `data` produced by `node` (None for a constant), with no checks or copies."""
@@ -42,7 +46,7 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
     recording = False
     constant = False
     for value in inputs:
-        if type(value) is Tensor or isinstance(value, Tensor):
+        if type(value) in TENSOR_TYPES or isinstance(value, Tensor):
             arrays.append(value.data)
             if value._requires_grad:
                 recording = True
@@ -104,7 +108,7 @@ def apply_unary(op, x: Tensor, params: tuple = ()) -> Tensor:
 
 def apply_binary(op, a, b) -> Tensor:
     """`apply` for two inputs (Tensors, or a Tensor and a constant): every binary operator."""
-    a_tensor, b_tensor = type(a) is Tensor, type(b) is Tensor
+    a_tensor, b_tensor = type(a) in TENSOR_TYPES, type(b) in TENSOR_TYPES
     a_data = a.data if a_tensor else a
     b_data = b.data if b_tensor else b
     a_grad = a_tensor and a._requires_grad
@@ -188,13 +192,13 @@ def _operand(value, like: Tensor):
 
 def _binary(op, a, b) -> Tensor:
     type_a, type_b = type(a), type(b)
-    if type_a is Tensor and type_b is Tensor and a.data.dtype == b.data.dtype:
+    if type_a in TENSOR_TYPES and type_b in TENSOR_TYPES and a.data.dtype == b.data.dtype:
         return apply_binary(op, a, b)
-    if type_a is Tensor and type_b in _PYTHON_NUMBERS:
+    if type_a in TENSOR_TYPES and type_b in _PYTHON_NUMBERS:
         if type_b is float and a.data.dtype.kind != "f":
             a = a.to(get_default_dtype())  # int tensor * 0.5 is a float tensor, as in PyTorch
         return apply_binary(op, a, b)
-    if type_b is Tensor and type_a in _PYTHON_NUMBERS:
+    if type_b in TENSOR_TYPES and type_a in _PYTHON_NUMBERS:
         if type_a is float and b.data.dtype.kind != "f":
             b = b.to(get_default_dtype())
         return apply_binary(op, a, b)
@@ -266,6 +270,10 @@ class Tensor:
     # ndarray (op) Tensor defers to Tensor's reflected operators instead of looping elementwise.
     __array_ufunc__ = None
     __hash__ = object.__hash__
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        TENSOR_TYPES.add(cls)
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         self.data = _to_array(data, dtype)
@@ -699,3 +707,6 @@ def _resolve_shape(shape: tuple, current: tuple) -> tuple:
     if not fits or prod(shape) != size:
         raise ShapeError(f"cannot reshape a tensor of shape {current} into shape {shape}")
     return shape
+
+
+TENSOR_TYPES.add(Tensor)
