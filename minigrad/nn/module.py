@@ -75,7 +75,7 @@ class Module:
         return self.forward(*args, **kwargs)
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")  # abstract
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register `module` under `name`, for names that are not identifiers (e.g. "0")."""
