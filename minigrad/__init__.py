@@ -8,6 +8,8 @@ loss.backward()
 x.grad   # ndarray of x's shape
 """
 
+import numpy as np
+
 from . import ops
 from .anomaly import AnomalyError, detect_anomaly
 from .autograd import (
@@ -41,7 +43,10 @@ from .tensor import ShapeError, Tensor
 from . import data, nn, optim, trace, viz
 from .serialization import load, save
 
-float32 = "float32"
-float64 = "float64"
+# dtype names as in PyTorch (`dtype=mg.float32`); they are NumPy's dtypes.
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int64 = np.dtype(np.int64)
+bool_ = np.dtype(np.bool_)
 
 __version__ = "0.1.0"
