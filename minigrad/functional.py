@@ -10,7 +10,7 @@ import numpy as np
 
 from . import ops
 from .random import generator
-from .tensor import Tensor, _normalize_axis, apply, wrap
+from .tensor import Tensor, _normalize_axis, apply
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -239,8 +239,3 @@ def one_hot_like(logits: np.ndarray, target: np.ndarray) -> np.ndarray:
     encoded = np.zeros_like(logits)
     encoded[np.arange(len(target)), target] = 1
     return encoded
-
-
-def detached(value) -> Tensor:
-    """A constant Tensor holding `value`'s data."""
-    return wrap(np.asarray(value.data if isinstance(value, Tensor) else value), None)
