@@ -39,7 +39,8 @@ def wrap(data: np.ndarray, node: Node | None) -> Tensor:
 def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
     """Run `op` on `inputs` (Tensors, ndarrays, numbers or None) and record it on the tape.
 
-    This is the one place op results are made, so its speed is the engine's per-op overhead.
+    The general path, for any number of inputs; `apply_unary` and `apply_binary` do the same for
+    one and two inputs with less bookkeeping, since their speed is the engine's per-op overhead.
     """
     arrays = []
     parents = []
@@ -202,7 +203,7 @@ def _binary(op, a, b) -> Tensor:
         if type_a is float and b.data.dtype.kind != "f":
             b = b.to(get_default_dtype())
         return apply_binary(op, a, b)
-    # Everything else: Tensor subclasses (nn.Parameter), arrays, lists, mixed dtypes.
+    # Everything else: ndarrays, lists, NumPy scalars, mixed dtypes.
     if not isinstance(a, Tensor):
         a = _operand(a, b)
     elif not isinstance(b, Tensor):
