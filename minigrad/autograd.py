@@ -300,10 +300,7 @@ def _propagate(order, grads, leaf_grads, owned, retain_graph, create_graph, capt
         if _watchers:
             for watcher in _watchers:
                 watcher.on_backward(node, grad, input_grads)
-        if not retain_graph:
-            node.saved = FREED
-            node.out = None
-            node.params = ()
+        _release(node, retain_graph)
         for parent, input_grad in zip(node.parents, input_grads):
             if parent is None or input_grad is None:
                 continue
@@ -349,8 +346,10 @@ def _conform(grad, shape: tuple, dtype, create_graph: bool):
     """Bring an input's gradient to that input's exact shape and dtype."""
     if grad.shape != shape:
         grad = unbroadcast(grad, shape)
-        if grad.shape != shape:
-            grad = grad.reshape(shape)
+        if grad.shape != shape:  # a VJP returned a gradient no broadcast could have produced
+            raise BackwardError(
+                f"a gradient of shape {grad.shape} does not reduce to its input's shape {shape}"
+            )
     if not create_graph and grad.dtype != dtype:
         grad = grad.astype(dtype)
     return grad
@@ -382,9 +381,7 @@ def _run_hooks(hooks: list, grad):
         replacement = hook(grad)
         if replacement is not None:
             # A hook may answer with a Tensor; outside create_graph the walk carries ndarrays.
-            if hasattr(replacement, "grad_fn") and not hasattr(grad, "grad_fn"):
-                replacement = replacement.data
-            grad = replacement
+            grad = ops.values(replacement) if ops.is_constant(grad) else replacement
     return grad
 
 

@@ -29,7 +29,7 @@ class Op:
     saves_output = False
 
 
-def _is_constant(x) -> bool:
+def is_constant(x) -> bool:
     """An ndarray or a number, not a Tensor: what VJPs see outside create_graph (and what constant
     operands are in both modes), so the NumPy function applies rather than the Tensor method."""
     return isinstance(x, (np.ndarray, np.generic, int, float))
@@ -37,15 +37,15 @@ def _is_constant(x) -> bool:
 
 def values(x):
     """The array or number behind `x` (a constant: masks built from it carry no gradient)."""
-    return x if _is_constant(x) else x.data
+    return x if is_constant(x) else x.data
 
 
 def _broadcast_to(g, shape: tuple):
-    return np.broadcast_to(g, shape) if _is_constant(g) else g.broadcast_to(shape)
+    return np.broadcast_to(g, shape) if is_constant(g) else g.broadcast_to(shape)
 
 
 def _where(condition: np.ndarray, a, b):
-    if _is_constant(a) and _is_constant(b):
+    if is_constant(a) and is_constant(b):
         return np.where(condition, a, b)
     from .functional import where
 
@@ -53,19 +53,19 @@ def _where(condition: np.ndarray, a, b):
 
 
 def _exp(x):
-    return np.exp(x) if _is_constant(x) else x.exp()
+    return np.exp(x) if is_constant(x) else x.exp()
 
 
 def _sigmoid(x):
-    return stable_sigmoid(x) if _is_constant(x) else x.sigmoid()
+    return stable_sigmoid(x) if is_constant(x) else x.sigmoid()
 
 
 def _cos(x):
-    return np.cos(x) if _is_constant(x) else x.cos()
+    return np.cos(x) if is_constant(x) else x.cos()
 
 
 def _sin(x):
-    return np.sin(x) if _is_constant(x) else x.sin()
+    return np.sin(x) if is_constant(x) else x.sin()
 
 
 def stable_sigmoid(x: np.ndarray) -> np.ndarray:
@@ -94,7 +94,7 @@ def _reduced_shape(shape: tuple, axis) -> tuple:
 
 def _expand(g, shape: tuple, axis, keepdims: bool):
     """Undo a reduction's shape change: put back the reduced axes, then broadcast to `shape`."""
-    if axis is None and _is_constant(g):
+    if axis is None and is_constant(g):
         # Full reduction (a loss's mean): filling is far cheaper than np.broadcast_to's view setup.
         return np.full(shape, g, dtype=g.dtype)
     if not keepdims:
@@ -353,7 +353,7 @@ class Pow(Op):
         grad_b = None
         if needs[1]:
             a_values = values(a)
-            if _is_constant(a):
+            if is_constant(a):
                 log_a = np.log(np.where(a_values == 0, 1, a_values))
             else:
                 log_a = _where(a_values == 0, 1.0, a).log()
@@ -615,7 +615,7 @@ class SoftmaxCrossEntropy(Op):
     @staticmethod
     def vjp(g, out, inputs, needs, reduction):
         logits, target = inputs
-        if not _is_constant(logits):
+        if not is_constant(logits):
             from .functional import one_hot_like
 
             probs = logits.softmax(axis=-1)
@@ -729,7 +729,7 @@ class GetItem(Op):
     @staticmethod
     def vjp(g, out, inputs, needs, index):
         shape = inputs[0].shape
-        if _is_constant(g):
+        if is_constant(g):
             return (IndexAdd.forward(g, shape, index),)
         from .tensor import apply
 

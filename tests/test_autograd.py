@@ -599,3 +599,18 @@ def test_grad_accepts_a_single_ndarray_as_grad_outputs():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     (gradient,) = mg.grad(x * x, x, grad_outputs=np.array([1.0, 0.5], dtype=np.float32))
     np.testing.assert_allclose(gradient.data, [2.0, 2.0])
+
+
+def test_a_custom_backward_of_the_wrong_shape_is_an_error():
+    class WrongShape(mg.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad[:2]
+
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(mg.BackwardError, match=r"shape \(2,\) does not reduce to .* \(3,\)"):
+        WrongShape.apply(x).sum().backward()
