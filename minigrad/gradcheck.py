@@ -49,7 +49,7 @@ def _checked_inputs(inputs: tuple) -> list[int]:
 
 
 def _outputs(fn, inputs: tuple) -> tuple:
-    return tuple(o for o in _as_tuple(fn(*inputs)))
+    return _as_tuple(fn(*inputs))
 
 
 def _output_values(fn, inputs: tuple) -> np.ndarray:
