@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import gc
 import itertools
+from sys import getrefcount
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -295,6 +296,14 @@ def _propagate(order, grads, leaf_grads, owned, retain_graph, create_graph, capt
             capture[node] = grad
         if create_graph:
             input_grads = _differentiable_vjp(node, grad)
+        elif (
+            node.op.vjp_into is not None
+            and not _watchers
+            and type(grad) is np.ndarray
+            and grad.base is None
+            and getrefcount(grad) == 2  # this local and the call's argument: no one else
+        ):
+            input_grads = node.op.vjp_into(grad, node.out)
         else:
             input_grads = node.op.vjp(grad, node.out, node.saved, node.needs, *node.params)
         if _watchers:
@@ -314,6 +323,8 @@ def _propagate(order, grads, leaf_grads, owned, retain_graph, create_graph, capt
                 _accumulate(table, parent, input_grad, owned, create_graph)
             else:
                 table[parent] = input_grad
+        # Hold no gradient past its node, so the reference count `vjp_into` relies on is exact.
+        input_grads = input_grad = None
 
 
 def _walk_order(root_nodes: list) -> list:

@@ -44,6 +44,7 @@ class _CustomOp:
 
     saves_inputs = False
     saves_output = False
+    vjp_into = None
 
     def __init__(self, function: type):
         self.function = function

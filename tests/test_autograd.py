@@ -301,6 +301,76 @@ def test_grad_counts_grad_outputs():
         mg.grad(x * 2, x, grad_outputs=[np.ones(1), np.ones(1)])
 
 
+# ---- activations write their VJP into a gradient only the walk holds -------------------------
+
+
+def spy_on_vjp_into(monkeypatch, op) -> list:
+    """Record every call of `op.vjp_into` (and still run it)."""
+    calls = []
+    original = op.vjp_into
+
+    def spy(g, out):
+        calls.append(g.shape)
+        return original(g, out)
+
+    monkeypatch.setattr(op, "vjp_into", staticmethod(spy))
+    return calls
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+def test_an_activation_between_linear_layers_reuses_its_incoming_gradient(
+    monkeypatch, activation
+):
+    from minigrad import ops
+
+    op = {"relu": ops.Relu, "tanh": ops.Tanh, "sigmoid": ops.Sigmoid}[activation]
+    calls = spy_on_vjp_into(monkeypatch, op)
+    rng = np.random.default_rng(0)
+    x = f64(rng.standard_normal((4, 3)), requires_grad=False)
+    w1, w2 = f64(rng.standard_normal((3, 5))), f64(rng.standard_normal((5, 2)))
+    getattr(x @ w1, activation)().matmul(w2).sum().backward()
+    assert calls == [(4, 5)]
+    h = x.data @ w1.data
+    slope = {
+        "relu": (h > 0) * 1.0,
+        "tanh": 1 - np.tanh(h) ** 2,
+        "sigmoid": 1 / (1 + np.exp(-h)) * (1 - 1 / (1 + np.exp(-h))),
+    }[activation]
+    np.testing.assert_allclose(w1.grad, x.data.T @ (slope * w2.data.sum(axis=1)), rtol=1e-12)
+
+
+def test_a_gradient_a_hook_keeps_is_never_overwritten(monkeypatch):
+    from minigrad import ops
+
+    calls = spy_on_vjp_into(monkeypatch, ops.Relu)
+    x = f64([[-1.0, 2.0]])
+    w = f64([[1.0, 1.0], [1.0, -1.0]])
+    h = (x @ w).relu()
+    kept = []
+    h.register_hook(kept.append)  # holds the gradient flowing into the ReLU
+    (h * f64([[3.0, 4.0]], requires_grad=False)).sum().backward()
+    assert calls == []
+    np.testing.assert_array_equal(kept[0], [[3.0, 4.0]])  # not masked afterwards
+
+
+def test_a_retained_gradient_is_never_overwritten():
+    x = f64([[-1.0, 2.0]])
+    w = f64([[1.0, 1.0], [1.0, -1.0]])
+    h = (x @ w).relu()
+    h.retain_grad()
+    (h * f64([[3.0, 4.0]], requires_grad=False)).sum().backward()
+    np.testing.assert_array_equal(h.grad, [[3.0, 4.0]])
+    np.testing.assert_array_equal(w.grad, [[-3.0, 0.0], [6.0, 0.0]])  # x @ w = [1, -3]
+
+
+def test_one_gradient_shared_by_two_activations_reaches_both_intact():
+    # Add hands the same array to both branches; the first ReLU must not mask it for the second.
+    x = f64([-1.0, 2.0])
+    a, b = (x * 1.0).relu(), (x * -1.0).relu()
+    (a + b).sum().backward()
+    np.testing.assert_array_equal(x.grad, [-1.0, 1.0])
+
+
 # ---- retain_grad, hooks, detach, unreached leaves ---------------------------------------------
 
 
