@@ -318,9 +318,7 @@ def spy_on_vjp_into(monkeypatch, op) -> list:
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
-def test_an_activation_between_linear_layers_reuses_its_incoming_gradient(
-    monkeypatch, activation
-):
+def test_an_activation_between_linear_layers_reuses_its_incoming_gradient(monkeypatch, activation):
     from minigrad import ops
 
     op = {"relu": ops.Relu, "tanh": ops.Tanh, "sigmoid": ops.Sigmoid}[activation]
