@@ -16,7 +16,14 @@ import time
 from pathlib import Path
 
 from .report import markdown_table
-from .settings import CASE_NAMES, ENGINE_NAMES, MINIGRAD_FORMS, THREAD_VARIABLES, Settings
+from .settings import (
+    ALLOCATOR_VARIABLES,
+    CASE_NAMES,
+    ENGINE_NAMES,
+    MINIGRAD_FORMS,
+    THREAD_VARIABLES,
+    Settings,
+)
 
 # OpenBLAS's idle workers spin for about 2^28 cycles (~0.1 s) after each call. With engines taking
 # turns on a machine with few cores, they steal the cores from PyTorch's OpenMP workers: here
@@ -41,7 +48,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "4 wide_mlp, 5 long_chain, 6 peak_memory (all)",
     )
     parser.add_argument("--repeat", type=int, help="timed samples per engine, cases 1-4 (40)")
-    parser.add_argument("--long-repeat", type=int, help="timed samples per engine, case 5 (5)")
+    parser.add_argument(
+        "--long-repeat", type=int, help="timed samples per engine and length, case 5 (7)"
+    )
     parser.add_argument(
         "--quick", action="store_true", help="few samples (5, and 1 for case 5): a smoke check"
     )
@@ -55,6 +64,12 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         help="minigrad's MLP steps as nn.Linear + optim.SGD (what users write) or as raw tensors "
         "(h @ W + b, the update on .data)",
     )
+    parser.add_argument(
+        "--system-malloc",
+        action="store_true",
+        help="leave glibc's malloc thresholds at their defaults (page faults then depend on the "
+        "heap's layout; see benchmarks/settings.py)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write every row and setting here")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--result-file", help=argparse.SUPPRESS)
@@ -62,7 +77,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     if arguments.repeat is None:
         arguments.repeat = 5 if arguments.quick else 40
     if arguments.long_repeat is None:
-        arguments.long_repeat = 1 if arguments.quick else 5
+        arguments.long_repeat = 1 if arguments.quick else 7
     if arguments.repeat < 1 or arguments.long_repeat < 1:
         parser.error("--repeat and --long-repeat must be at least 1")
     arguments.case_list = _case_list(parser, arguments.cases)
@@ -105,6 +120,9 @@ def run_in_subprocess(arguments: argparse.Namespace, threads: int) -> dict:
     environment.update({name: str(threads) for name in THREAD_VARIABLES})
     if threads > 1:
         environment.setdefault("OPENBLAS_THREAD_TIMEOUT", OPENBLAS_QUIET_TIMEOUT)
+    if not arguments.system_malloc:
+        for name, value in ALLOCATOR_VARIABLES.items():
+            environment.setdefault(name, value)
     environment["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(REPO_ROOT), environment.get("PYTHONPATH")])
     )
@@ -136,6 +154,13 @@ def interleave_rows(runs: list[dict]) -> list[dict]:
     for group in zip(*(run["rows"] for run in runs)):
         rows.extend(group)
     return rows
+
+
+def _allocator(meta: dict) -> str:
+    fixed = {k: v for k, v in meta["allocator_variables"].items() if v is not None}
+    if not fixed:
+        return "glibc malloc defaults"
+    return ", ".join(f"{name}={value}" for name, value in fixed.items())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -172,7 +197,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{meta['machine']}, Python {meta['python']}, numpy {meta['numpy']}, "
         f"torch {meta['torch'] or 'absent'}, minigrad {meta['minigrad']} "
         f"(MLP steps as {meta.get('minigrad_mlp_form', '-')}); medians of {arguments.repeat} "
-        f"samples (case 5: {arguments.long_repeat}); {time.perf_counter() - began:.0f} s"
+        f"samples (case 5: {arguments.long_repeat}); {_allocator(meta)}; "
+        f"{time.perf_counter() - began:.0f} s"
     )
     print()
     print(markdown_table(interleave_rows(runs)))

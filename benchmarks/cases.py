@@ -168,9 +168,16 @@ def long_chain(engines: dict, settings: Settings) -> list[Row]:
     short = {e: m.chain_phases(start, short_length) for e, m in engines.items()}
     _report_gradients(f"5 chain {short_length}", {e: [b(f())] for e, (f, b) in short.items()})
     rows, totals = [], {}
+    # Both lengths take turns in one loop, so a change in the machine's speed during the run
+    # moves both sides of the ratio alike.
+    phases = {
+        (e, length): m.chain_phases(start, length)
+        for length in LONG_CHAINS
+        for e, m in engines.items()
+    }
+    all_timings = interleaved_phase_timings(phases, settings.long_repeat)
     for length in LONG_CHAINS:
-        phases = {e: m.chain_phases(start, length) for e, m in engines.items()}
-        timings = interleaved_phase_timings(phases, settings.long_repeat)
+        timings = {e: all_timings[(e, length)] for e in engines}
         label = f"5 chain {length // 1000}k ops"
         for phase, index in (("forward", 0), ("backward", 1)):
             _print_timings(f"{label} {phase}", {e: t[index] for e, t in timings.items()}, 1e3, "ms")

@@ -13,7 +13,7 @@ import sys
 from dataclasses import asdict
 
 from .cases import CASES
-from .settings import THREAD_VARIABLES, Settings
+from .settings import ALLOCATOR_VARIABLES, THREAD_VARIABLES, Settings
 
 
 def load_engines(requested: list[str], threads: int, minigrad_form: str) -> tuple[dict, list[str]]:
@@ -50,6 +50,7 @@ def describe(engines: dict, threads: int) -> dict:
         "thread_variables": {
             name: os.environ.get(name) for name in THREAD_VARIABLES + ("OPENBLAS_THREAD_TIMEOUT",)
         },
+        "allocator_variables": {name: os.environ.get(name) for name in ALLOCATOR_VARIABLES},
     }
     if "minigrad" in engines:
         meta["minigrad_mlp_form"] = engines["minigrad"].form

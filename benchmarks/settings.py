@@ -16,6 +16,14 @@ CASE_NAMES = {
 ENGINE_NAMES = ("numpy", "torch", "minigrad")
 MINIGRAD_FORMS = ("tensors", "modules")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# glibc's malloc serves blocks above a moving threshold with fresh mmaps and gives the top of its
+# heap back to the OS once enough of it is free; the next step then page-faults it back in, at a
+# few microseconds a page on a VM. How many pages a step faults depends on the heap's layout,
+# which any allocation in the process shifts: the same hand-written NumPy step of case 3 took 0
+# or 260 faults a step depending on unrelated code run before it. Fixed thresholds keep freed
+# memory in the heap, so every engine's step is timed from retained memory (`--system-malloc`
+# turns this off; values the user has set are kept).
+ALLOCATOR_VARIABLES = {"MALLOC_MMAP_THRESHOLD_": "268435456", "MALLOC_TRIM_THRESHOLD_": "268435456"}
 
 
 @dataclass

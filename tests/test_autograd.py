@@ -99,6 +99,15 @@ def test_a_100000_op_chain_runs_forward_and_backward():
     del h  # freeing the chain must not recurse either
 
 
+def test_the_shared_output_shapes_stay_bounded_when_shapes_never_repeat():
+    from minigrad import autograd
+
+    x = f64(np.ones(1))
+    for n in range(1, 3 * autograd._SHARED_SHAPES_LIMIT):
+        assert (x * np.ones(n)).shape == (n,)
+    assert len(autograd._shapes) <= autograd._SHARED_SHAPES_LIMIT
+
+
 # ---- grad mode --------------------------------------------------------------------------------
 
 
