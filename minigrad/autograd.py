@@ -486,20 +486,21 @@ def grad(
 
 def root_gradient(root, gradient) -> np.ndarray:
     """The gradient that seeds backward at `root`: ones for a scalar, else the given one."""
-    from .tensor import Tensor
-
-    if not root.requires_grad:
+    if not root._requires_grad:
         raise BackwardError(
             f"backward from a tensor of shape {root.shape} that does not require grad and has no "
             "grad_fn: nothing in its graph requires grad"
         )
+    data = root.data
     if gradient is None:
-        if root.data.size != 1:
+        if data.size != 1:
             raise BackwardError(
                 f"backward() from a non-scalar tensor of shape {root.shape} needs `gradient`, an "
                 "array of that shape (the vector in the vector-Jacobian product)"
             )
-        return np.ones(root.shape, dtype=root.dtype)
+        return np.ones(data.shape, dtype=data.dtype)
+    from .tensor import Tensor
+
     gradient = np.array(
         gradient.data if isinstance(gradient, Tensor) else gradient, dtype=root.dtype
     )

@@ -224,7 +224,7 @@ def cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tensor:
     the gradient is softmax(logits) - onehot(target), formed in one pass."""
     _check_reduction(reduction)
     labels = _class_targets("cross_entropy", input, target)
-    return apply(ops.SoftmaxCrossEntropy, (input, labels), (reduction,))
+    return apply(ops.SoftmaxCrossEntropy, (input, labels), (reduction, ops.KeptSoftmax()))
 
 
 def nll_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:

@@ -622,19 +622,36 @@ class LogSoftmax(Op):
         return (g - _exp(out) * g.sum(axis=axis, keepdims=True),)
 
 
+class KeptSoftmax:
+    """Where a SoftmaxCrossEntropy forward leaves softmax(logits) for its own backward."""
+
+    __slots__ = ("probabilities",)
+
+    def __init__(self):
+        self.probabilities = None
+
+
 class SoftmaxCrossEntropy(Op):
     """Mean (or sum) over rows of -log softmax(logits)[target], fused;  d/dlogits = softmax - onehot
 
     One op instead of log_softmax + gather + mean, so the closed-form gradient needs no
-    intermediate (N, C) gradient arrays. `target` holds integer class indices.
+    intermediate (N, C) gradient arrays. `target` holds integer class indices. The forward leaves
+    softmax(logits) in its `kept` parameter (a fresh `KeptSoftmax` per call), so the backward is
+    a subtract and a scale, as in a hand-written step; without one it computes softmax again.
     """
 
     name, saves_output = "SoftmaxCrossEntropy", False
 
     @staticmethod
-    def forward(logits, target, reduction):
+    def forward(logits, target, reduction, kept=None):
+        shift = _finite_row_max(logits)
+        exps = np.exp(logits - shift)
+        totals = np.add.reduce(exps, axis=-1, keepdims=True)
         # -log softmax(x)[t] = logsumexp(x) - x[t]: only the picked entries, no (N, C) log-probs.
-        picked = _logsumexp_keepdims(logits, -1)[:, 0] - logits[np.arange(len(target)), target]
+        picked = (np.log(totals) + shift)[:, 0] - logits[np.arange(len(target)), target]
+        if kept is not None:
+            exps /= totals
+            kept.probabilities = exps
         if reduction == "mean":
             return np.asarray(np.add.reduce(picked) / len(picked), dtype=logits.dtype)
         if reduction == "sum":
@@ -642,7 +659,7 @@ class SoftmaxCrossEntropy(Op):
         return picked
 
     @staticmethod
-    def vjp(g, out, inputs, needs, reduction):
+    def vjp(g, out, inputs, needs, reduction, kept=None):
         logits, target = inputs
         if not is_constant(logits):
             from .functional import one_hot_like
@@ -655,11 +672,19 @@ class SoftmaxCrossEntropy(Op):
                 ),
                 None,
             )
-        probs = np.exp(logits - _finite_row_max(logits))
-        probs /= np.add.reduce(probs, axis=-1, keepdims=True)
+        if kept is not None and kept.probabilities is not None:
+            probs = kept.probabilities.copy()  # kept intact for a retained graph's next backward
+        else:
+            probs = np.exp(logits - _finite_row_max(logits))
+            probs /= np.add.reduce(probs, axis=-1, keepdims=True)
         probs[np.arange(len(target)), target] -= 1
         probs *= _row_scale(g, reduction, logits.shape[0])
         return (probs, None)
+
+    @staticmethod
+    def fresh_params(node) -> tuple:
+        """The reduction alone, so replaying the forward (gradient checks) keeps nothing."""
+        return node.params[:1]
 
 
 class BinaryCrossEntropy(Op):

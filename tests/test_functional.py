@@ -8,6 +8,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import functional as F
+from minigrad import ops
 
 
 def f64(values, requires_grad=True):
@@ -215,6 +216,31 @@ def test_cross_entropy_equals_nll_of_log_softmax(reduction, seeded):
     logits.grad = None
     composed.sum().backward()
     np.testing.assert_allclose(fused_grad, logits.grad, rtol=1e-12, atol=1e-15)
+
+
+def test_cross_entropy_backward_twice_through_a_retained_graph_doubles_the_gradient():
+    logits = f64([[0.0, 0.0], [np.log(3.0), 0.0]])
+    loss = F.cross_entropy(logits, [0, 1])
+    loss.backward(retain_graph=True)
+    loss.backward()  # the softmax the forward kept is still intact
+    np.testing.assert_allclose(logits.grad, 2 * np.array([[-0.25, 0.25], [0.375, -0.375]]))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_backward_from_the_kept_softmax_equals_recomputing_it(reduction, seeded):
+    logits = mg.randn(6, 5, dtype=np.float64).data
+    labels = np.array([4, 0, 1, 1, 2, 3])
+    kept = ops.KeptSoftmax()
+    out = ops.SoftmaxCrossEntropy.forward(logits, labels, reduction, kept)
+    np.testing.assert_allclose(kept.probabilities.sum(axis=1), 1.0, rtol=1e-14)
+    upstream = np.random.default_rng(1).standard_normal(out.shape)
+    needs = (True, False)
+    from_kept = ops.SoftmaxCrossEntropy.vjp(
+        upstream, None, (logits, labels), needs, reduction, kept
+    )
+    again = ops.SoftmaxCrossEntropy.vjp(upstream, None, (logits, labels), needs, reduction)
+    np.testing.assert_allclose(from_kept[0], again[0], rtol=1e-12, atol=1e-15)
+    assert mg.gradcheck(lambda x: F.cross_entropy(x, labels, reduction), [mg.tensor(logits, requires_grad=True)])
 
 
 def test_cross_entropy_is_stable_for_huge_logits():

@@ -101,7 +101,7 @@ def forward_cost(op: str, input_shapes: list, output_shape: tuple, params: tuple
         return None if rows is None else Cost(0, 5 * n + 2 * rows)  # logsumexp, subtract
     if op == "SoftmaxCrossEntropy":
         rows = input_shapes[0][0]
-        return Cost(0, 5 * n + 3 * rows)  # log-softmax per row, pick, reduce the rows
+        return Cost(0, 5 * n + 3 * rows)  # softmax (kept for backward), pick, reduce the rows
     if op == "IndexAdd":
         return Cost(0, n)  # g added into zeros
     if op in SHAPE_OPS:
@@ -143,7 +143,7 @@ def backward_cost(
         return Cost(0, 4 * n)  # g - exp(out) * sum(g)
     if op == "SoftmaxCrossEntropy":
         rows = input_shapes[0][0]
-        return Cost(0, 7 * n + 3 * rows)  # softmax again, minus one-hot, scaled
+        return Cost(0, n + rows)  # the kept softmax minus one-hot, scaled
     if op == "GetItem":
         return Cost(0, out)  # g scattered back with an add per element
     return None
