@@ -6,6 +6,8 @@ An op is a class with two static methods:
 - `vjp(g, out, inputs, needs, *params) -> tuple`: given the upstream gradient `g = dL/d out`,
   return `dL/d input` for each input (None where `needs[i]` is False). `inputs` holds the input
   arrays when the op `saves_inputs` (else None); `out` is the output when it `saves_output`.
+- optionally `vjp_into(g, out) -> tuple`: the same VJP written into `g`, which the backward walk
+  calls instead when nothing else refers to `g` (elementwise activations).
 
 The engine reduces each returned gradient to its input's exact shape (`autograd.unbroadcast`) and
 dtype, so a VJP may return a gradient in the broadcast output shape. VJPs use only arithmetic

@@ -240,7 +240,9 @@ def test_cross_entropy_backward_from_the_kept_softmax_equals_recomputing_it(redu
     )
     again = ops.SoftmaxCrossEntropy.vjp(upstream, None, (logits, labels), needs, reduction)
     np.testing.assert_allclose(from_kept[0], again[0], rtol=1e-12, atol=1e-15)
-    assert mg.gradcheck(lambda x: F.cross_entropy(x, labels, reduction), [mg.tensor(logits, requires_grad=True)])
+    assert mg.gradcheck(
+        lambda x: F.cross_entropy(x, labels, reduction), [mg.tensor(logits, requires_grad=True)]
+    )
 
 
 def test_cross_entropy_is_stable_for_huge_logits():
