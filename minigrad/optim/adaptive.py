@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, check_unit_interval
+from .optimizer import Optimizer, check_nonnegative, check_unit_interval, regularized_gradient
 
 
 class Adagrad(Optimizer):
@@ -66,7 +66,7 @@ class Adagrad(Optimizer):
             state["step"] = 0
             state["sum"] = np.full_like(param.data, float(group["initial_accumulator_value"]))
         state["step"] += 1
-        grad = _regularized(grad, param, group)
+        grad = regularized_gradient(grad, param, group)
         lr = float(group["lr"]) / (1 + (state["step"] - 1) * float(group["lr_decay"]))
         total = state["sum"]
         total += grad * grad
@@ -130,7 +130,7 @@ class RMSprop(Optimizer):
         alpha, lr = float(group["alpha"]), float(group["lr"])
         if not state:
             state["square_avg"] = np.zeros_like(param.data)
-        grad = _regularized(grad, param, group)
+        grad = regularized_gradient(grad, param, group)
         square_avg = state["square_avg"]
         square_avg *= alpha
         square_avg += (1 - alpha) * grad * grad
@@ -264,12 +264,3 @@ class AdamW(Adam):
         maximize: bool = False,
     ):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
-
-
-def _regularized(grad: np.ndarray, param, group: dict) -> np.ndarray:
-    """The gradient after `maximize` and the L2 term, as a new array (never `param.grad`)."""
-    if group["maximize"]:
-        grad = -grad
-    if group["weight_decay"]:
-        grad = grad + float(group["weight_decay"]) * param.data
-    return grad

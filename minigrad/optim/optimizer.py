@@ -22,6 +22,18 @@ def check_nonnegative(name: str, value: float) -> None:
         raise ValueError(f"{name} must be >= 0, got {value}")
 
 
+def regularized_gradient(grad: np.ndarray, param, group: dict) -> np.ndarray:
+    """The gradient after the group's `maximize` (negated) and L2 `weight_decay` (plus wd x).
+
+    A new array when either applies, else `grad` itself: callers must not write into it.
+    """
+    if group["maximize"]:
+        grad = -grad
+    if group["weight_decay"]:
+        grad = grad + float(group["weight_decay"]) * param.data
+    return grad
+
+
 def check_unit_interval(name: str, value: float) -> None:
     """Raise unless 0 <= `value` < 1: a decay or momentum factor."""
     if not 0 <= value < 1:

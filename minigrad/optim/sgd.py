@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check_unit_interval
+from .optimizer import Optimizer, check_unit_interval, regularized_gradient
 
 
 class SGD(Optimizer):
@@ -81,10 +81,7 @@ class SGD(Optimizer):
 
     def _update(self, param, grad, group, state) -> None:
         momentum, lr = float(group["momentum"]), float(group["lr"])
-        if group["maximize"]:
-            grad = -grad
-        if group["weight_decay"]:
-            grad = grad + float(group["weight_decay"]) * param.data
+        grad = regularized_gradient(grad, param, group)
         if momentum:
             buffer = state.get("momentum_buffer")
             if buffer is None:
