@@ -1,7 +1,8 @@
-"""`python -m benchmarks`: run the cases once per thread count, each in its own process.
+"""`python -m benchmarks`: run the cases once per thread count, each engine in its own process.
 
-The parent only starts workers and prints the table; a worker (`--worker`) is started with the
-thread variables already in its environment, so NumPy and PyTorch read them at import.
+For each thread count this process starts one worker per engine (`benchmarks.worker`, with the
+thread variables already in its environment, so NumPy and PyTorch read them at import), runs the
+cases by asking the workers for samples in turns, and prints the table.
 """
 
 from __future__ import annotations
@@ -9,28 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
+from dataclasses import asdict
 
 from .report import markdown_table
-from .settings import (
-    ALLOCATOR_VARIABLES,
-    CASE_NAMES,
-    ENGINE_NAMES,
-    MINIGRAD_FORMS,
-    THREAD_VARIABLES,
-    Settings,
-)
-
-# OpenBLAS's idle workers spin for about 2^28 cycles (~0.1 s) after each call. With engines taking
-# turns on a machine with few cores, they steal the cores from PyTorch's OpenMP workers: here
-# that made PyTorch's 2-thread steps up to twice as slow, and thirty times after a short pause.
-# 2^4 cycles makes them sleep at once; a value the user has set is kept.
-OPENBLAS_QUIET_TIMEOUT = "4"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from .settings import CASE_NAMES, ENGINE_NAMES, MINIGRAD_FORMS, THREAD_VARIABLES, Settings
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -71,8 +56,6 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "heap's layout; see benchmarks/settings.py)",
     )
     parser.add_argument("--json", metavar="PATH", help="also write every row and setting here")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--result-file", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     if arguments.repeat is None:
         arguments.repeat = 5 if arguments.quick else 40
@@ -114,38 +97,31 @@ def _thread_list(parser: argparse.ArgumentParser, text: str) -> list[int]:
     return threads
 
 
-def run_in_subprocess(arguments: argparse.Namespace, threads: int) -> dict:
-    """Start a worker with the thread variables set; return what it wrote."""
-    environment = dict(os.environ)
-    environment.update({name: str(threads) for name in THREAD_VARIABLES})
-    if threads > 1:
-        environment.setdefault("OPENBLAS_THREAD_TIMEOUT", OPENBLAS_QUIET_TIMEOUT)
-    if not arguments.system_malloc:
-        for name, value in ALLOCATOR_VARIABLES.items():
-            environment.setdefault(name, value)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(REPO_ROOT), environment.get("PYTHONPATH")])
+def run_thread_count(arguments: argparse.Namespace, threads: int) -> dict:
+    """Start the engines' processes for `threads`, run every case, stop them; return the rows."""
+    from .cases import CASES
+    from .engines import start_engines, stop_engines
+
+    engines, notes = start_engines(
+        arguments.engine_list, threads, arguments.minigrad_form, arguments.system_malloc
     )
-    with tempfile.TemporaryDirectory() as folder:
-        result_file = os.path.join(folder, "rows.json")
-        command = [
-            sys.executable,
-            "-m",
-            "benchmarks",
-            "--worker",
-            f"--threads={threads}",
-            f"--cases={','.join(arguments.case_list)}",
-            f"--engines={','.join(arguments.engine_list)}",
-            f"--repeat={arguments.repeat}",
-            f"--long-repeat={arguments.long_repeat}",
-            f"--minigrad-form={arguments.minigrad_form}",
-            f"--result-file={result_file}",
-        ]
-        completed = subprocess.run(command, env=environment, cwd=REPO_ROOT)
-        if completed.returncode != 0:
-            sys.exit(f"the worker for {threads} thread(s) failed (exit {completed.returncode})")
-        with open(result_file) as stream:
-            return json.load(stream)
+    try:
+        meta = {name: engine.meta for name, engine in engines.items()}
+        print(f"threads={threads}: " + ", ".join(_version(m) for m in meta.values()), flush=True)
+        for note in notes:
+            print(f"  note: {note}", flush=True)
+        settings = Settings(threads, arguments.repeat, arguments.long_repeat)
+        rows = []
+        for case in arguments.case_list:
+            rows += CASES[case](engines, settings)
+    finally:
+        stop_engines(engines)
+    return {"meta": meta, "notes": notes, "rows": [asdict(row) for row in rows]}
+
+
+def _version(meta: dict) -> str:
+    form = f" (MLP as {meta['minigrad_mlp_form']})" if meta["minigrad_mlp_form"] else ""
+    return f"{meta['engine']} {meta['version']}{form}"
 
 
 def interleave_rows(runs: list[dict]) -> list[dict]:
@@ -165,23 +141,10 @@ def _allocator(meta: dict) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     arguments = parse_arguments(argv)
-    if arguments.worker:
-        from .runner import run_worker
-
-        settings = Settings(
-            arguments.thread_list[0],
-            arguments.repeat,
-            arguments.long_repeat,
-            arguments.minigrad_form,
-        )
-        run_worker(
-            settings.threads,
-            arguments.case_list,
-            arguments.engine_list,
-            settings,
-            arguments.result_file,
-        )
-        return
+    # This process compares gradients with NumPy and computes nothing else: one BLAS thread, so
+    # it starts no idle ones beside the engines'.
+    for name in THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
     busy = os.getloadavg()[0]
     if busy > 0.5:
         print(
@@ -190,14 +153,17 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
     began = time.perf_counter()
-    runs = [run_in_subprocess(arguments, threads) for threads in arguments.thread_list]
+    runs = [run_thread_count(arguments, threads) for threads in arguments.thread_list]
     meta = runs[0]["meta"]
+    reference = meta["numpy"]
+    versions = {name: m["version"] for name, m in meta.items()}
+    form = meta["minigrad"]["minigrad_mlp_form"] if "minigrad" in meta else "-"
     print()
     print(
-        f"{meta['machine']}, Python {meta['python']}, numpy {meta['numpy']}, "
-        f"torch {meta['torch'] or 'absent'}, minigrad {meta['minigrad']} "
-        f"(MLP steps as {meta.get('minigrad_mlp_form', '-')}); medians of {arguments.repeat} "
-        f"samples (case 5: {arguments.long_repeat}); {_allocator(meta)}; "
+        f"{reference['machine']}, Python {reference['python']}, numpy {versions['numpy']}, "
+        f"torch {versions.get('torch', 'absent')}, minigrad {versions.get('minigrad', 'absent')} "
+        f"(MLP steps as {form}); each engine in its own process; medians of {arguments.repeat} "
+        f"samples (case 5: {arguments.long_repeat}); {_allocator(reference)}; "
         f"{time.perf_counter() - began:.0f} s"
     )
     print()

@@ -1,23 +1,20 @@
 """The six cases: what each measures, the gradient check before it, and its target.
 
-Every case takes the loaded engines ({name: module}, 'numpy' always present) and the run's
-settings, prints one line per figure as it goes, and returns table rows. A row's values are in
-the row's unit, one per engine (None where an engine does not take part).
+Every case takes the engines' processes ({name: EngineProcess}, 'numpy' always present) and the
+run's settings, has each engine build the case's workload, checks the gradients, has the engines
+measure in turns, prints one line per figure as it goes, and returns table rows. A row's values
+are in the row's unit, one per engine (None where an engine does not take part).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from . import problems
-from .harness import (
-    Timing,
-    compare_gradients,
-    interleaved_phase_timings,
-    interleaved_timings,
-    peak_traced_bytes,
-)
+from .engines import EngineProcess
+from .harness import Timing, compare_gradients, interleaved_phase_timings, interleaved_timings
 from .settings import ENGINE_NAMES, Settings
 
 OP_CHAIN_LENGTH = 200
@@ -74,12 +71,23 @@ def _row(case: str, unit: str, settings: Settings, values: dict, target: Target 
     return row
 
 
-def _report_gradients(case: str, gradients: dict[str, list]) -> None:
+@contextmanager
+def _workload(engines: dict[str, EngineProcess], key: str, kind: str, argument) -> Iterator[str]:
+    """Every engine builds the workload `key` for the block, and frees it after."""
+    for engine in engines.values():
+        engine.prepare(key, kind, argument)
+    try:
+        yield key
+    finally:
+        for engine in engines.values():
+            engine.drop(key)
+
+
+def _report_gradients(case: str, engines: dict[str, EngineProcess], key: str) -> None:
     """Print, per engine, whether its gradients equal the hand-written NumPy ones."""
-    reference = gradients["numpy"]
+    gradients = {name: engine.run(key) for name, engine in engines.items()}
+    reference = gradients.pop("numpy")
     for engine, got in gradients.items():
-        if engine == "numpy":
-            continue
         check = compare_gradients(got, reference)
         verdict = "match" if check.ok else "DO NOT MATCH"
         print(
@@ -97,13 +105,11 @@ def _print_timings(case: str, timings: dict[str, Timing], scale: float, unit: st
     print(f"  {case}: " + "; ".join(parts), flush=True)
 
 
-def op_overhead(engines: dict, settings: Settings) -> list[Row]:
+def op_overhead(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:
     """Case 1: a 200-op add/mul/tanh chain on 16 float32 elements, then sum and backward."""
-    start = problems.chain_input()
-    phases = {e: m.chain_phases(start, OP_CHAIN_LENGTH) for e, m in engines.items()}
-    _report_gradients("1 op overhead", {e: [b(f())] for e, (f, b) in phases.items()})
-    calls = {e: (lambda f=f, b=b: b(f())) for e, (f, b) in phases.items()}
-    timings = interleaved_timings(calls, settings.repeat, number=5)
+    with _workload(engines, "op chain", "chain", OP_CHAIN_LENGTH) as key:
+        _report_gradients("1 op overhead", engines, key)
+        timings = interleaved_timings(engines, key, settings.repeat, number=5)
     _print_timings("1 op overhead (whole chain)", timings, 1e3, "ms")
     per_op = {e: t.median / OP_CHAIN_LENGTH * 1e6 for e, t in timings.items()}
     target = Target({"torch": 1.0, "numpy": 3.0})
@@ -111,38 +117,38 @@ def op_overhead(engines: dict, settings: Settings) -> list[Row]:
 
 
 def _mlp_case(
-    label: str, problem: problems.MLPProblem, engines: dict, settings: Settings, number: int
+    label: str, problem: str, engines: dict[str, EngineProcess], settings: Settings, number: int
 ) -> dict[str, Timing]:
-    trainers = {e: m.mlp_trainer(problem) for e, m in engines.items()}
-    _report_gradients(label, {e: trainer() for e, trainer in trainers.items()})
-    timings = interleaved_timings(trainers, settings.repeat, number=number)
+    with _workload(engines, problem, "mlp", problem) as key:
+        _report_gradients(label, engines, key)
+        timings = interleaved_timings(engines, key, settings.repeat, number=number)
     _print_timings(label + " step", timings, 1e3, "ms")
     return timings
 
 
-def lecture_mlp(engines: dict, settings: Settings) -> list[Row]:
+def lecture_mlp(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:
     """Case 2: lecture 001's network, d = 8, L = 6, N = 100, tanh, MSE, one GD step."""
-    timings = _mlp_case("2 lecture MLP", problems.lecture_mlp(), engines, settings, number=10)
+    timings = _mlp_case("2 lecture MLP", "lecture_mlp", engines, settings, number=10)
     values = {e: t.median * 1e6 for e, t in timings.items()}
     target = Target({"torch": 0.8, "numpy": 2.0})
     return [_row("2 lecture MLP d=8 L=6 N=100, step", "us", settings, values, target)]
 
 
-def mnist_mlp(engines: dict, settings: Settings) -> list[Row]:
+def mnist_mlp(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:
     """Case 3: 784-256-256-10, ReLU, softmax cross-entropy, batch 128, one SGD step."""
-    timings = _mlp_case("3 MNIST MLP", problems.mnist_mlp(), engines, settings, number=1)
+    timings = _mlp_case("3 MNIST MLP", "mnist_mlp", engines, settings, number=1)
     values = {e: t.median * 1e3 for e, t in timings.items()}
     target = Target({"numpy": 1.1})
     return [_row("3 MLP 784-256-256-10 b128, step", "ms", settings, values, target)]
 
 
-def wide_mlp(engines: dict, settings: Settings) -> list[Row]:
+def wide_mlp(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:
     """Case 4: 1024-1024-1024-10, ReLU, cross-entropy, batch 256: time and achieved GFLOP/s."""
-    problem = problems.wide_mlp()
-    timings = _mlp_case("4 wide MLP", problem, engines, settings, number=1)
+    flops = problems.wide_mlp().flops_per_step
+    timings = _mlp_case("4 wide MLP", "wide_mlp", engines, settings, number=1)
     milliseconds = {e: t.median * 1e3 for e, t in timings.items()}
-    gigaflops = {e: problem.flops_per_step / t.median / 1e9 for e, t in timings.items()}
-    print(f"  4 wide MLP: {problem.flops_per_step / 1e9:.3f} GFLOP per step", flush=True)
+    gigaflops = {e: flops / t.median / 1e9 for e, t in timings.items()}
+    print(f"  4 wide MLP: {flops / 1e9:.3f} GFLOP per step", flush=True)
     return [
         _row(
             "4 MLP 1024-1024-1024-10 b256, step",
@@ -161,21 +167,21 @@ def wide_mlp(engines: dict, settings: Settings) -> list[Row]:
     ]
 
 
-def long_chain(engines: dict, settings: Settings) -> list[Row]:
+def long_chain(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:
     """Case 5: 10,000- and 100,000-op chains on a tiny tensor, forward and backward timed apart."""
-    start = problems.chain_input()
     short_length, long_length = LONG_CHAINS
-    short = {e: m.chain_phases(start, short_length) for e, m in engines.items()}
-    _report_gradients(f"5 chain {short_length}", {e: [b(f())] for e, (f, b) in short.items()})
+    with _workload(engines, "short chain", "chain", short_length) as short:
+        _report_gradients(f"5 chain {short_length}", engines, short)
+        with _workload(engines, "long chain", "chain", long_length) as long:
+            # Both lengths take turns in one loop, so a change in the machine's speed during the
+            # run moves both sides of the ratio alike.
+            workloads = {
+                (name, length): (engine, key)
+                for length, key in ((short_length, short), (long_length, long))
+                for name, engine in engines.items()
+            }
+            all_timings = interleaved_phase_timings(workloads, settings.long_repeat)
     rows, totals = [], {}
-    # Both lengths take turns in one loop, so a change in the machine's speed during the run
-    # moves both sides of the ratio alike.
-    phases = {
-        (e, length): m.chain_phases(start, length)
-        for length in LONG_CHAINS
-        for e, m in engines.items()
-    }
-    all_timings = interleaved_phase_timings(phases, settings.long_repeat)
     for length in LONG_CHAINS:
         timings = {e: all_timings[(e, length)] for e in engines}
         label = f"5 chain {length // 1000}k ops"
@@ -193,16 +199,15 @@ def long_chain(engines: dict, settings: Settings) -> list[Row]:
     return rows + [row]
 
 
-def peak_memory(engines: dict, settings: Settings) -> list[Row]:
+def peak_memory(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:
     """Case 6: tracemalloc peak of one case-3 training step, minigrad against NumPy by hand."""
-    problem = problems.mnist_mlp()
-    traced = {e: m for e, m in engines.items() if e != "torch"}
-    trainers = {e: m.mlp_trainer(problem) for e, m in traced.items()}
-    _report_gradients("6 peak memory", {e: trainer() for e, trainer in trainers.items()})
+    traced = {name: engine for name, engine in engines.items() if name != "torch"}
     peaks = {}
-    for engine, trainer in trainers.items():
-        trainer()  # a second step first, so only a steady-state step is traced
-        peaks[engine] = max(peak_traced_bytes(trainer) for _ in range(3)) / 2**20
+    with _workload(traced, "mnist_mlp", "mlp", "mnist_mlp") as key:
+        _report_gradients("6 peak memory", traced, key)
+        for name, engine in traced.items():
+            engine.warm_up(key, 1)  # a second step first, so only a steady-state step is traced
+            peaks[name] = max(engine.peak_bytes(key) for _ in range(3)) / 2**20
     unseen = " (torch's allocator is invisible to tracemalloc)" if "torch" in engines else ""
     print(
         "  6 peak memory: " + "; ".join(f"{e} {mib:.2f} MiB" for e, mib in peaks.items()) + unseen,
@@ -211,7 +216,7 @@ def peak_memory(engines: dict, settings: Settings) -> list[Row]:
     return [_row("6 peak memory, case-3 step", "MiB", settings, peaks, Target({"numpy": 1.3}))]
 
 
-CASES: dict[str, Callable[[dict, Settings], list[Row]]] = {
+CASES: dict[str, Callable[[dict[str, EngineProcess], Settings], list[Row]]] = {
     "1": op_overhead,
     "2": lecture_mlp,
     "3": mnist_mlp,

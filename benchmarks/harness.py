@@ -1,19 +1,18 @@
-"""Timing, gradient comparison and peak-memory measurement shared by every case.
+"""The parent's side of the measurements: whose turn it is, the medians, the gradient check.
 
-Runs inside the worker process, after the thread variables are set, so importing NumPy here is
-safe.
+The engines' processes take the samples (`benchmarks.measure`); this file decides their order and
+sums them up. NumPy is imported here only to compare gradients; the parent computes nothing else.
 """
 
 from __future__ import annotations
 
-import gc
 import statistics
-import time
-import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from .engines import EngineProcess
 
 
 @dataclass(frozen=True)
@@ -37,60 +36,47 @@ def summarize(samples: Sequence[float]) -> Timing:
     return Timing(statistics.median(samples), low, high)
 
 
-def interleaved_timings(
-    calls: dict[str, Callable[[], object]], repeat: int, number: int = 1, warmup: int = 2
-) -> dict[str, Timing]:
-    """Time every call `repeat` times, taking turns between engines within each repeat.
+def in_turns(takers: dict[Hashable, Callable[[], object]], repeat: int) -> dict[Hashable, list]:
+    """Call every taker `repeat` times, taking turns, and collect what each returned.
 
-    One sample is the mean of `number` back-to-back calls. The engines' order rotates from one
-    repeat to the next, so none always runs right after the same neighbour. A full garbage
-    collection before each sample (untimed) starts every engine from the same clean heap; the
-    collections an engine triggers during its own sample are part of its cost.
+    The order rotates from one round to the next, so no engine always runs right after the same
+    neighbour, and a slow moment of the machine lands on all of them.
     """
-    for call in calls.values():
-        for _ in range(warmup):
-            call()
-    names = list(calls)
-    samples: dict[str, list[float]] = {name: [] for name in names}
+    names = list(takers)
+    samples: dict[Hashable, list] = {name: [] for name in names}
     for r in range(repeat):
         for name in names[r % len(names) :] + names[: r % len(names)]:
-            call = calls[name]
-            gc.collect()
-            start = time.perf_counter()
-            for _ in range(number):
-                call()
-            samples[name].append((time.perf_counter() - start) / number)
-    return {name: summarize(values) for name, values in samples.items()}
+            samples[name].append(takers[name]())
+    return samples
+
+
+def interleaved_timings(
+    engines: dict[str, EngineProcess], key: str, repeat: int, number: int = 1, warmup: int = 2
+) -> dict[str, Timing]:
+    """Each engine's seconds per call of its workload `key`, `repeat` samples taken in turns.
+
+    One sample is the mean of `number` back-to-back calls, after a full garbage collection.
+    """
+    for engine in engines.values():
+        engine.warm_up(key, warmup)
+    takers = {name: (lambda e=engine: e.time(key, number)) for name, engine in engines.items()}
+    return {name: summarize(values) for name, values in in_turns(takers, repeat).items()}
 
 
 def interleaved_phase_timings(
-    phases: dict[str, tuple[Callable[[], object], Callable[[object], object]]], repeat: int
-) -> dict[str, tuple[Timing, Timing]]:
-    """Like `interleaved_timings` for a call in two phases, forward then backward, timed apart.
+    workloads: dict[Hashable, tuple[EngineProcess, str]], repeat: int
+) -> dict[Hashable, tuple[Timing, Timing]]:
+    """Like `interleaved_timings` for workloads in two phases, forward and backward, timed apart.
 
-    `phases[name] = (forward, backward)`; `backward` receives what `forward` returned. One
-    untimed warm-up run per engine.
+    `workloads[label] = (engine, key)`; one engine may own several of them, and all take turns.
+    One untimed warm-up call each.
     """
-    for forward, backward in phases.values():
-        backward(forward())
-    names = list(phases)
-    forward_samples: dict[str, list[float]] = {name: [] for name in names}
-    backward_samples: dict[str, list[float]] = {name: [] for name in names}
-    for r in range(repeat):
-        for name in names[r % len(names) :] + names[: r % len(names)]:
-            forward, backward = phases[name]
-            gc.collect()
-            start = time.perf_counter()
-            state = forward()
-            middle = time.perf_counter()
-            backward(state)
-            end = time.perf_counter()
-            del state
-            forward_samples[name].append(middle - start)
-            backward_samples[name].append(end - middle)
+    for engine, key in workloads.values():
+        engine.warm_up(key, 1)
+    takers = {label: (lambda e=e, k=k: e.time_phases(k)) for label, (e, k) in workloads.items()}
     return {
-        name: (summarize(forward_samples[name]), summarize(backward_samples[name]))
-        for name in names
+        label: (summarize([s[0] for s in pairs]), summarize([s[1] for s in pairs]))
+        for label, pairs in in_turns(takers, repeat).items()
     }
 
 
@@ -123,21 +109,3 @@ def compare_gradients(
         error = float(np.max(np.abs(value.astype(np.float64) - expected))) if value.size else 0.0
         worst = max(worst, error / scale if scale else error)
     return GradientCheck(ok, worst)
-
-
-def peak_traced_bytes(call: Callable[[], object]) -> int:
-    """The peak of memory allocated through Python's and NumPy's allocators during `call`.
-
-    tracemalloc sees NumPy's data buffers as well as Python objects; whatever existed before
-    tracing starts (data, weights) is not counted, and neither is memory PyTorch allocates.
-    """
-    gc.collect()
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        result = call()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    del result
-    return peak

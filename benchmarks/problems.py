@@ -73,6 +73,9 @@ def wide_mlp() -> MLPProblem:
     return mlp_problem("wide_mlp", (1024, 1024, 1024, 10), 256, "relu", "cross_entropy")
 
 
+MLP_PROBLEMS = {"lecture_mlp": lecture_mlp, "mnist_mlp": mnist_mlp, "wide_mlp": wide_mlp}
+
+
 def chain_input(seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(CHAIN_ELEMENTS).astype(np.float32)
 

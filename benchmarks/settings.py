@@ -1,5 +1,5 @@
-"""What a run measures and how hard: shared by the parent process and the workers (no NumPy
-import here, so the parent never loads a BLAS)."""
+"""What a run measures and how hard: shared by the parent process and the engines' workers (no
+NumPy import here: a worker must set its threads before NumPy loads its BLAS)."""
 
 from __future__ import annotations
 
@@ -28,10 +28,8 @@ ALLOCATOR_VARIABLES = {"MALLOC_MMAP_THRESHOLD_": "268435456", "MALLOC_TRIM_THRES
 
 @dataclass
 class Settings:
-    """How hard to measure: `repeat` samples for cases 1-4, `long_repeat` for case 5; and how
-    minigrad's MLP steps are written ('tensors' or 'modules')."""
+    """How hard to measure: `repeat` samples for cases 1-4, `long_repeat` for case 5."""
 
     threads: int
     repeat: int
     long_repeat: int
-    minigrad_form: str = "modules"

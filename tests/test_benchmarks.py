@@ -1,0 +1,80 @@
+"""The benchmark harness's plumbing: engines in processes of their own, answering in turns.
+
+These check that the harness runs and reports, not how fast anything is: timings belong to
+`python -m benchmarks`, never to the test suite.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.engines import EngineError, start_engines, stop_engines
+from benchmarks.harness import in_turns
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def engines():
+    started, notes = start_engines(["numpy", "minigrad"], 1, "modules", system_malloc=False)
+    yield started
+    stop_engines(started)
+
+
+def test_each_engine_has_a_process_of_its_own_with_its_threads_pinned(engines):
+    pids = {engine.process.pid for engine in engines.values()}
+    assert len(pids) == 2
+    for engine in engines.values():
+        assert engine.meta["thread_variables"]["OPENBLAS_NUM_THREADS"] == "1"
+        assert engine.meta["allocator_variables"]["MALLOC_TRIM_THRESHOLD_"] == "268435456"
+    assert engines["minigrad"].meta["minigrad_mlp_form"] == "modules"
+
+
+def test_engines_compute_the_same_gradients_in_their_processes(engines):
+    for engine in engines.values():
+        engine.prepare("chain", "chain", 30)
+    numpy_gradient, minigrad_gradient = (engines[name].run("chain")[0] for name in engines)
+    assert numpy_gradient.shape == (16,)
+    assert numpy_gradient.tolist() == pytest.approx(minigrad_gradient.tolist(), rel=1e-5)
+    forward, backward = engines["minigrad"].time_phases("chain")
+    assert forward > 0 and backward > 0
+    for engine in engines.values():
+        engine.drop("chain")
+
+
+def test_a_failed_request_raises_with_the_workers_traceback_and_the_worker_lives_on(engines):
+    with pytest.raises(EngineError, match="KeyError: 'no such problem'"):
+        engines["numpy"].prepare("x", "mlp", "no such problem")
+    with pytest.raises(EngineError, match="KeyError: 'never prepared'"):
+        engines["numpy"].time("never prepared", 1)
+    engines["numpy"].prepare("lecture", "mlp", "lecture_mlp")
+    assert engines["numpy"].time("lecture", 2) > 0
+    engines["numpy"].drop("lecture")
+
+
+def test_turns_rotate_so_no_engine_always_follows_the_same_one():
+    order = []
+    in_turns({name: (lambda n=name: order.append(n)) for name in "abc"}, repeat=3)
+    assert order == list("abcbcacab")
+
+
+def test_quick_run_prints_a_table_and_writes_its_json(tmp_path):
+    result_file = tmp_path / "results.json"
+    command = [sys.executable, "-m", "benchmarks", "--quick", "--threads=1", "--cases=1,6"]
+    command += ["--engines=numpy,minigrad", f"--json={result_file}"]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert "minigrad gradients match the NumPy reference" in completed.stdout
+    assert "| 1 op overhead, fw+bw per op | us | 1 |" in completed.stdout
+    assert "| 6 peak memory, case-3 step | MiB | 1 |" in completed.stdout
+    run = json.loads(result_file.read_text())["runs"][0]
+    assert set(run["meta"]) == {"numpy", "minigrad"}
+    assert [row["case"] for row in run["rows"]] == [
+        "1 op overhead, fw+bw per op",
+        "6 peak memory, case-3 step",
+    ]
