@@ -58,12 +58,30 @@ def _share_shape(shape: tuple) -> tuple:
     return shape
 
 
+class _NoInput:
+    """The `second` parent of a node whose op takes one input."""
+
+    def __repr__(self) -> str:
+        return "<no input>"
+
+
+NO_INPUT = _NoInput()
+
+
 class Node:
-    """One recorded op on the tape (what PyTorch calls a `grad_fn`)."""
+    """One recorded op on the tape (what PyTorch calls a `grad_fn`).
+
+    The inputs' parents sit in slots of the node itself (`first`, `second`, then `others` for a
+    third input on): a tuple of them would be a second object per op for the cyclic garbage
+    collector to count and walk, and a 100,000-op graph made it walk the whole graph twice while
+    it was being built. `parents` gives them as the tuple the rest of the engine reads.
+    """
 
     __slots__ = (
         "op",
-        "parents",
+        "first",
+        "second",
+        "others",
         "needs",
         "saved",
         "out",
@@ -75,9 +93,13 @@ class Node:
         "info",
     )
 
-    def __init__(self, op, parents, needs, saved, out, params, shape, dtype):
+    def __init__(self, op, first, second, others, needs, saved, out, params, shape, dtype):
         self.op = op
-        self.parents = parents  # per input: Node, leaf Tensor requiring grad, or None (constant)
+        # Per input: its Node, the leaf Tensor requiring grad, or None (a constant). `second` is
+        # NO_INPUT for an op of one input, `others` a tuple only for an op of three or more.
+        self.first = first
+        self.second = second
+        self.others = others
         self.needs = needs  # per input: whether its gradient is wanted (its parent is not None)
         # Input arrays if op.saves_inputs, else only the constant ones (or None); FREED after
         # backward.
@@ -90,6 +112,15 @@ class Node:
         self.dtype = dtype
         self.hooks = None
         self.info = None  # forward traceback, kept only under detect_anomaly
+
+    @property
+    def parents(self) -> tuple:
+        """Per input, in order: its Node, the leaf Tensor requiring grad, or None (a constant)."""
+        if self.second is NO_INPUT:
+            return (self.first,)
+        if self.others is None:
+            return (self.first, self.second)
+        return (self.first, self.second, *self.others)
 
     def name(self) -> str:
         return f"{self.op.name}Backward"
@@ -209,7 +240,8 @@ def graph_nodes(root_node: Node | None) -> list[Node]:
     seen = {root_node}
     stack = [root_node]
     while stack:
-        for parent in stack.pop().parents:
+        node = stack.pop()
+        for parent in (node.first, node.second) if node.others is None else node.parents:
             if type(parent) is Node and parent not in seen:
                 seen.add(parent)
                 stack.append(parent)
@@ -326,7 +358,9 @@ def _propagate(order, grads, leaf_grads, owned, retain_graph, create_graph, capt
             for watcher in _watchers:
                 watcher.on_backward(node, grad, input_grads)
         _release(node, retain_graph)
-        for parent, input_grad in zip(node.parents, input_grads):
+        # zip stops at the op's own inputs: `second` is NO_INPUT for an op of one.
+        parents = (node.first, node.second) if node.others is None else node.parents
+        for parent, input_grad in zip(parents, input_grads):
             if parent is None or input_grad is None:
                 continue
             if type(parent) is Node:
@@ -361,7 +395,9 @@ def _differentiable_vjp(node: Node, grad) -> tuple:
     saved = node.saved
     if saved is not None and node.op.saves_inputs:
         saved = tuple(
-            parent if isinstance(parent, Tensor) else (wrap(array, parent) if parent else array)
+            parent
+            if isinstance(parent, Tensor)
+            else (wrap(array, parent) if parent and array is not None else array)
             for parent, array in zip(node.parents, saved)
         )
     out = wrap(node.out, node) if node.out is not None else None

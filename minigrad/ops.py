@@ -33,6 +33,10 @@ class Op:
     # walk calls it instead of `vjp` when nothing but the walk refers to `g`, which saves an
     # allocation per activation in a training step (the hand-written `upstream *= mask`).
     vjp_into = None
+    # Per input position: whether, when that input is the op's only constant, the VJP reads
+    # nothing but it. Then the node keeps the constant, not the tensor's array: `x * 0.5` keeps
+    # 0.5 and lets x's buffer go, as PyTorch saves only what the wanted gradient reads.
+    constant_suffices = (False, False)
 
 
 def is_constant(x) -> bool:
@@ -344,7 +348,7 @@ class Sub(Op):
 class Mul(Op):
     """a * b;  d/da = b, d/db = a"""
 
-    name = "Mul"
+    name, constant_suffices = "Mul", (True, True)
     forward = staticmethod(np.multiply)
 
     @staticmethod
@@ -356,7 +360,7 @@ class Mul(Op):
 class Div(Op):
     """a / b;  d/da = 1/b, d/db = -a/b^2"""
 
-    name = "Div"
+    name, constant_suffices = "Div", (False, True)  # d/da = 1/b reads b alone
     forward = staticmethod(np.divide)
 
     @staticmethod

@@ -9,7 +9,7 @@ from math import prod
 import numpy as np
 
 from . import autograd, ops
-from .autograd import Node
+from .autograd import NO_INPUT, Node
 from .dtypes import get_default_dtype
 
 
@@ -67,7 +67,9 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
     if recording and autograd._grad_enabled:
         node = Node(
             op,
-            tuple(parents),
+            parents[0],
+            parents[1] if len(parents) > 1 else NO_INPUT,
+            tuple(parents[2:]) if len(parents) > 2 else None,
             tuple([parent is not None for parent in parents])
             if constant
             else _ALL_NEEDED[len(parents)],
@@ -93,7 +95,9 @@ def apply_unary(op, x: Tensor, params: tuple = ()) -> Tensor:
     if x._requires_grad and autograd._grad_enabled:
         node = Node(
             op,
-            (x.grad_fn or x,),
+            x.grad_fn or x,
+            NO_INPUT,
+            None,
             _ALL_NEEDED[1],
             (data,) if op.saves_inputs else None,
             out if op.saves_output else None,
@@ -124,14 +128,19 @@ def apply_binary(op, a, b) -> Tensor:
     if (a_grad or b_grad) and autograd._grad_enabled:
         parent_a = (a.grad_fn or a) if a_grad else None
         parent_b = (b.grad_fn or b) if b_grad else None
-        both = parent_a is not None and parent_b is not None
+        if parent_a is not None and parent_b is not None:
+            needs, saved = _ALL_NEEDED[2], (a_data, b_data) if op.saves_inputs else None
+        elif parent_b is None:
+            needs, saved = (True, False), _saved_beside_constant(op, a_data, b_data, 1)
+        else:
+            needs, saved = (False, True), _saved_beside_constant(op, a_data, b_data, 0)
         node = Node(
             op,
-            (parent_a, parent_b),
-            _ALL_NEEDED[2] if both else ((True, False) if parent_b is None else (False, True)),
-            (a_data, b_data)
-            if op.saves_inputs
-            else (None if both else _constants([a_data, b_data], (parent_a, parent_b), True)),
+            parent_a,
+            parent_b,
+            None,
+            needs,
+            saved,
             out if op.saves_output else None,
             (),
             out.shape,
@@ -149,6 +158,33 @@ def _constants(arrays: list, parents: list, any_constant: bool):
     if not any_constant:
         return None
     return tuple(array if parent is None else None for array, parent in zip(arrays, parents))
+
+
+def _saved_beside_constant(op, a_data, b_data, constant_index: int) -> tuple:
+    """What a node of a tensor and a constant keeps: both inputs if the VJP reads the tensor's,
+    else the constant alone (for replay), as in `x * 0.5`, whose gradient is g * 0.5."""
+    if op.saves_inputs and not op.constant_suffices[constant_index]:
+        return (a_data, b_data)
+    return _constant_pair(constant_index, b_data if constant_index else a_data)
+
+
+# (None, c) or (c, None) for a constant number c, by c's identity: every `x + 0.5` in a loop
+# shares one tuple, so the node is the op's only new object for the garbage collector to count.
+# An entry keeps its number alive, so its id cannot be reused while the entry exists. Bounded.
+_constant_pairs: tuple[dict, dict] = ({}, {})
+_CONSTANT_PAIRS_LIMIT = 1024
+
+
+def _constant_pair(index: int, value) -> tuple:
+    if type(value) is not float and type(value) is not int:
+        return (None, value) if index else (value, None)
+    table = _constant_pairs[index]
+    pair = table.get(id(value))
+    if pair is None:
+        if len(table) >= _CONSTANT_PAIRS_LIMIT:
+            table.clear()
+        pair = table[id(value)] = (None, value) if index else (value, None)
+    return pair
 
 
 def _shape_error(op, arrays: list, error: ValueError) -> ShapeError:
