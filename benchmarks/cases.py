@@ -8,13 +8,20 @@ are in the row's unit, one per engine (None where an engine does not take part).
 
 from __future__ import annotations
 
+
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from . import problems
 from .engines import EngineProcess
-from .harness import Timing, compare_gradients, interleaved_phase_timings, interleaved_timings
+from .harness import (
+    Timing,
+    compare_gradients,
+    interleaved_phase_samples,
+    interleaved_timings,
+    summarize,
+)
 from .settings import ENGINE_NAMES, Settings
 
 OP_CHAIN_LENGTH = 200
@@ -180,23 +187,39 @@ def long_chain(engines: dict[str, EngineProcess], settings: Settings) -> list[Ro
                 for length, key in ((short_length, short), (long_length, long))
                 for name, engine in engines.items()
             }
-            all_timings = interleaved_phase_timings(workloads, settings.long_repeat)
-    rows, totals = [], {}
+            samples = interleaved_phase_samples(workloads, settings.long_repeat)
+    rows = []
     for length in LONG_CHAINS:
-        timings = {e: all_timings[(e, length)] for e in engines}
         label = f"5 chain {length // 1000}k ops"
         for phase, index in (("forward", 0), ("backward", 1)):
-            _print_timings(f"{label} {phase}", {e: t[index] for e, t in timings.items()}, 1e3, "ms")
-            values = {e: t[index].median * 1e3 for e, t in timings.items()}
+            timings = {e: summarize([s[index] for s in samples[(e, length)]]) for e in engines}
+            _print_timings(f"{label} {phase}", timings, 1e3, "ms")
+            values = {e: t.median * 1e3 for e, t in timings.items()}
             rows.append(_row(f"{label}, {phase}", "ms", settings, values, None))
-        totals[length] = {e: t[0].median + t[1].median for e, t in timings.items()}
-    growth = {e: totals[long_length][e] / totals[short_length][e] for e in engines}
+    growths = {
+        e: summarize(_round_growths(samples[(e, short_length)], samples[(e, long_length)]))
+        for e in engines
+    }
+    _print_timings("5 growth 100k / 10k, median of rounds", growths, 1, "x")
+    growth = {e: g.median for e, g in growths.items()}
     row = _row("5 fw+bw time 100k / 10k", "x", settings, growth, None)
     row.ratios = False
     row.target = f"minigrad <= {long_length // short_length}"
     if "minigrad" in growth:
         row.met = "yes" if growth["minigrad"] <= long_length / short_length else "NO"
     return rows + [row]
+
+
+def _round_growths(
+    short: list[tuple[float, float]], long: list[tuple[float, float]]
+) -> list[float]:
+    """Per round, (long fw + bw) / (short fw + bw): the table shows their median.
+
+    Within a round the two lengths ran within a few seconds of each other; the machine's speed
+    drifts more than that between rounds (here, by up to twice), and a ratio of two medians
+    taken over different rounds carries that drift into the ratio.
+    """
+    return [sum(b) / sum(a) for a, b in zip(short, long)]
 
 
 def peak_memory(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:

@@ -63,10 +63,11 @@ def interleaved_timings(
     return {name: summarize(values) for name, values in in_turns(takers, repeat).items()}
 
 
-def interleaved_phase_timings(
+def interleaved_phase_samples(
     workloads: dict[Hashable, tuple[EngineProcess, str]], repeat: int
-) -> dict[Hashable, tuple[Timing, Timing]]:
-    """Like `interleaved_timings` for workloads in two phases, forward and backward, timed apart.
+) -> dict[Hashable, list[tuple[float, float]]]:
+    """Like `interleaved_timings` for workloads in two phases, forward and backward, timed apart;
+    the raw (forward, backward) seconds of each round, in round order.
 
     `workloads[label] = (engine, key)`; one engine may own several of them, and all take turns.
     One untimed warm-up call each.
@@ -74,10 +75,7 @@ def interleaved_phase_timings(
     for engine, key in workloads.values():
         engine.warm_up(key, 1)
     takers = {label: (lambda e=e, k=k: e.time_phases(k)) for label, (e, k) in workloads.items()}
-    return {
-        label: (summarize([s[0] for s in pairs]), summarize([s[1] for s in pairs]))
-        for label, pairs in in_turns(takers, repeat).items()
-    }
+    return in_turns(takers, repeat)
 
 
 @dataclass(frozen=True)

@@ -78,3 +78,11 @@ def test_quick_run_prints_a_table_and_writes_its_json(tmp_path):
         "1 op overhead, fw+bw per op",
         "6 peak memory, case-3 step",
     ]
+
+
+def test_chain_growth_pairs_the_two_lengths_of_each_round():
+    from benchmarks.cases import _round_growths
+
+    short = [(1.0, 1.0), (2.0, 2.0), (1.0, 3.0)]
+    long = [(10.0, 10.0), (30.0, 30.0), (20.0, 20.0)]
+    assert _round_growths(short, long) == [10.0, 15.0, 10.0]
