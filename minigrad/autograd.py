@@ -241,7 +241,10 @@ def graph_nodes(root_node: Node | None) -> list[Node]:
     stack = [root_node]
     while stack:
         node = stack.pop()
-        for parent in (node.first, node.second) if node.others is None else node.parents:
+        others = node.others
+        for parent in (
+            (node.first, node.second) if others is None else (node.first, node.second, *others)
+        ):
             if type(parent) is Node and parent not in seen:
                 seen.add(parent)
                 stack.append(parent)
@@ -359,7 +362,10 @@ def _propagate(order, grads, leaf_grads, owned, retain_graph, create_graph, capt
                 watcher.on_backward(node, grad, input_grads)
         _release(node, retain_graph)
         # zip stops at the op's own inputs: `second` is NO_INPUT for an op of one.
-        parents = (node.first, node.second) if node.others is None else node.parents
+        others = node.others
+        parents = (
+            (node.first, node.second) if others is None else (node.first, node.second, *others)
+        )
         for parent, input_grad in zip(parents, input_grads):
             if parent is None or input_grad is None:
                 continue
