@@ -360,7 +360,10 @@ def _propagate(order, grads, leaf_grads, owned, retain_graph, create_graph, capt
         if _watchers:
             for watcher in _watchers:
                 watcher.on_backward(node, grad, input_grads)
-        _release(node, retain_graph)
+        if not retain_graph:  # _release, written out: this line runs once per node
+            node.saved = FREED
+            node.out = None
+            node.params = ()
         # zip stops at the op's own inputs: `second` is NO_INPUT for an op of one.
         others = node.others
         parents = (

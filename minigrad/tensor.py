@@ -160,14 +160,6 @@ def _constants(arrays: list, parents: list, any_constant: bool):
     return tuple(array if parent is None else None for array, parent in zip(arrays, parents))
 
 
-def _saved_beside_constant(op, a_data, b_data, constant_index: int) -> tuple:
-    """What a node of a tensor and a constant keeps: both inputs if the VJP reads the tensor's,
-    else the constant alone (for replay), as in `x * 0.5`, whose gradient is g * 0.5."""
-    if op.saves_inputs and not op.constant_suffices[constant_index]:
-        return (a_data, b_data)
-    return _constant_pair(constant_index, b_data if constant_index else a_data)
-
-
 # (None, c) or (c, None) for a constant number c, by c's identity: every `x + 0.5` in a loop
 # shares one tuple, so the node is the op's only new object for the garbage collector to count.
 # An entry keeps its number alive, so its id cannot be reused while the entry exists. Bounded.
@@ -175,15 +167,20 @@ _constant_pairs: tuple[dict, dict] = ({}, {})
 _CONSTANT_PAIRS_LIMIT = 1024
 
 
-def _constant_pair(index: int, value) -> tuple:
-    if type(value) is not float and type(value) is not int:
-        return (None, value) if index else (value, None)
-    table = _constant_pairs[index]
-    pair = table.get(id(value))
+def _saved_beside_constant(op, a_data, b_data, constant_index: int) -> tuple:
+    """What a node of a tensor and a constant keeps: both inputs if the VJP reads the tensor's,
+    else the constant alone (for replay), as in `x * 0.5`, whose gradient is g * 0.5."""
+    if op.saves_inputs and not op.constant_suffices[constant_index]:
+        return (a_data, b_data)
+    constant = b_data if constant_index else a_data
+    if type(constant) is not float and type(constant) is not int:
+        return (None, constant) if constant_index else (constant, None)
+    table = _constant_pairs[constant_index]
+    pair = table.get(id(constant))
     if pair is None:
         if len(table) >= _CONSTANT_PAIRS_LIMIT:
             table.clear()
-        pair = table[id(value)] = (None, value) if index else (value, None)
+        pair = table[id(constant)] = (None, constant) if constant_index else (constant, None)
     return pair
 
 
