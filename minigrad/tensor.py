@@ -73,7 +73,9 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
             tuple([parent is not None for parent in parents])
             if constant
             else _ALL_NEEDED[len(parents)],
-            tuple(arrays) if op.saves_inputs else _constants(arrays, parents, constant),
+            _saved_beside_constant(op, arrays[0], arrays[1], 0 if parents[0] is None else 1)
+            if constant and len(arrays) == 2
+            else (tuple(arrays) if op.saves_inputs else _constants(arrays, parents, constant)),
             out if op.saves_output else None,
             params,
             out.shape,
