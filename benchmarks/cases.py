@@ -8,7 +8,6 @@ are in the row's unit, one per engine (None where an engine does not take part).
 
 from __future__ import annotations
 
-
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field

@@ -1,7 +1,7 @@
 """What an engine's process measures of one call: its time, its two phases' times, its peak memory.
 
-Runs inside the engine's own process, after the thread variables are set, so importing NumPy's
-friends here is safe. The parent decides the order of the samples; this file only takes them.
+Runs inside the engine's own process. The parent decides the order of the samples; this file only
+takes them.
 """
 
 from __future__ import annotations

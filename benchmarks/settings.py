@@ -1,5 +1,5 @@
-"""What a run measures and how hard: shared by the parent process and the engines' workers (no
-NumPy import here: a worker must set its threads before NumPy loads its BLAS)."""
+"""What a run measures and how hard: shared by the parent process and the engines' workers. No
+NumPy import here: the parent pins its own threads before it first loads NumPy."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 order the parent asks, until told to stop.
 
 Started by `benchmarks.engines.EngineProcess` as `python -m benchmarks.worker` with the thread
-variables already in its environment, so NumPy's BLAS and PyTorch read them at import. An engine
+variables already in its environment, so NumPy's BLAS and PyTorch read them at import (importing
+NumPy at the top of this file is therefore safe; PyTorch is imported only if asked for). An engine
 in a process of its own carries none of another engine's weight: importing PyTorch alone adds
 about 144,000 objects that every full garbage collection walks, which in a shared process made
 minigrad's 100,000-op chain pay for PyTorch's objects.
@@ -23,6 +24,10 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from types import ModuleType
 
+import numpy
+
+from . import problems
+from .measure import peak_traced_bytes, seconds_per_call, seconds_per_phase
 from .settings import ALLOCATOR_VARIABLES, ENGINE_NAMES, MINIGRAD_FORMS, THREAD_VARIABLES
 
 
@@ -45,8 +50,6 @@ def load_engine(name: str, threads: int, minigrad_form: str) -> ModuleType:
 
 def describe(engine: ModuleType, threads: int) -> dict:
     """The versions and settings the run's header and its JSON record."""
-    import numpy
-
     return {
         "engine": engine.name,
         "version": getattr(engine, "version", numpy.__version__),
@@ -79,8 +82,6 @@ class Server:
 
     def prepare(self, key: str, kind: str, argument) -> None:
         """Build a workload: kind 'chain' (argument: its length) or 'mlp' (a problem's name)."""
-        from . import problems
-
         if kind == "chain":
             forward, backward = self.engine.chain_phases(problems.chain_input(), argument)
             self.workloads[key] = Workload(lambda: [backward(forward())], (forward, backward))
@@ -90,8 +91,6 @@ class Server:
 
     def run(self, key: str) -> list:
         """One call, answered with its gradients as NumPy arrays, for the parent to compare."""
-        import numpy
-
         return [numpy.asarray(gradient) for gradient in self.workloads[key].call()]
 
     def warm_up(self, key: str, times: int) -> None:
@@ -99,18 +98,12 @@ class Server:
             self.workloads[key].call()
 
     def time(self, key: str, number: int) -> float:
-        from .measure import seconds_per_call
-
         return seconds_per_call(self.workloads[key].call, number)
 
     def time_phases(self, key: str) -> tuple[float, float]:
-        from .measure import seconds_per_phase
-
         return seconds_per_phase(*self.workloads[key].phases)
 
     def peak_bytes(self, key: str) -> int:
-        from .measure import peak_traced_bytes
-
         return peak_traced_bytes(self.workloads[key].call)
 
     def drop(self, key: str) -> None:
