@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import gc
 import itertools
+from operator import attrgetter
 from sys import getrefcount
 from collections.abc import Callable, Iterable
 
@@ -91,6 +92,7 @@ class Node:
         "dtype",
         "hooks",
         "info",
+        "mark",
     )
 
     def __init__(self, op, first, second, others, needs, saved, out, params, shape, dtype):
@@ -112,6 +114,7 @@ class Node:
         self.dtype = dtype
         self.hooks = None
         self.info = None  # forward traceback, kept only under detect_anomaly
+        self.mark = None  # the token of the last graph walk that reached this node
 
     @property
     def parents(self) -> tuple:
@@ -235,24 +238,39 @@ def watchers() -> tuple:
 
 def graph_nodes(root_node: Node | None) -> list[Node]:
     """Every node reachable from `root_node`, in tape order reversed (the order backward runs)."""
-    if root_node is None:
-        return []
-    seen = {root_node}
-    stack = [root_node]
+    return [] if root_node is None else reachable_nodes([root_node])
+
+
+def reachable_nodes(roots: list[Node]) -> list[Node]:
+    """Every node reachable from `roots`, newest first: a valid order for the backward walk.
+
+    Each visited node is marked with a token of this walk rather than kept in a set: a set of a
+    100,000-node graph is megabytes of hash table read at random, the mark a slot of a node the
+    walk reads anyway. The depth-first search meets a chain's nodes newest first, so the final
+    sort by `seq` finds one run and costs linear time; in general it is O(n log n) in C.
+    """
+    token = object()
+    order = []
+    for root in roots:
+        if root.mark is not token:  # the same root twice is walked once
+            root.mark = token
+            order.append(root)
+    stack = order.copy()
     while stack:
         node = stack.pop()
         others = node.others
         for parent in (
             (node.first, node.second) if others is None else (node.first, node.second, *others)
         ):
-            if type(parent) is Node and parent not in seen:
-                seen.add(parent)
+            if type(parent) is Node and parent.mark is not token:
+                parent.mark = token
+                order.append(parent)
                 stack.append(parent)
-    return sorted(seen, key=_by_sequence, reverse=True)
+    order.sort(key=_by_sequence, reverse=True)
+    return order
 
 
-def _by_sequence(node: Node) -> int:
-    return node.seq
+_by_sequence = attrgetter("seq")
 
 
 def live_nodes() -> int:
@@ -316,7 +334,7 @@ def run_backward(
             root_nodes.append(target)
 
     _propagate(
-        _walk_order(root_nodes), grads, leaf_grads, owned, retain_graph, create_graph, capture
+        reachable_nodes(root_nodes), grads, leaf_grads, owned, retain_graph, create_graph, capture
     )
     if capture is not None:
         for leaf, grad in leaf_grads.items():
@@ -384,16 +402,6 @@ def _propagate(order, grads, leaf_grads, owned, retain_graph, create_graph, capt
                 table[parent] = input_grad
         # Hold no gradient past its node, so the reference count `vjp_into` relies on is exact.
         input_grads = input_grad = None
-
-
-def _walk_order(root_nodes: list) -> list:
-    if len(root_nodes) == 1:
-        return graph_nodes(root_nodes[0])
-    seen: dict = {}
-    for root in root_nodes:
-        for node in graph_nodes(root):
-            seen[node] = None
-    return sorted(seen, key=_by_sequence, reverse=True)
 
 
 def _differentiable_vjp(node: Node, grad) -> tuple:

@@ -131,6 +131,59 @@ def test_each_recorded_op_leaves_one_object_for_the_garbage_collector():
     assert _objects_tracked_by_a_chain(400) - _objects_tracked_by_a_chain(100) == 3 * 300
 
 
+def _random_graph(seed: int, size: int) -> list:
+    """Tensors of a random DAG: each op takes one or two earlier tensors."""
+    rng = np.random.default_rng(seed)
+    values = [f64(rng.standard_normal(3)) for _ in range(3)]
+    for _ in range(size):
+        a = values[rng.integers(len(values))]
+        b = values[rng.integers(len(values))]
+        values.append(
+            [a + b, a * b, a.tanh(), mg.where(np.array([1, 0, 1]) > 0, a, b)][rng.integers(4)]
+        )
+    return values
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_walk_order_lists_every_reachable_node_once_consumers_before_producers(seed):
+    from minigrad import autograd
+
+    values = _random_graph(seed, 60)
+    roots = [values[-1].grad_fn, values[-7].grad_fn, values[-1].grad_fn]  # one root twice
+    order = autograd.reachable_nodes(roots)
+    expected, stack = set(), [node for node in roots]
+    while stack:  # reachability by the slow, obvious route
+        node = stack.pop()
+        if node not in expected:
+            expected.add(node)
+            stack.extend(p for p in node.parents if isinstance(p, autograd.Node))
+    assert len(order) == len(set(order)) == len(expected) and set(order) == expected
+    position = {node: index for index, node in enumerate(order)}
+    for node in order:
+        for parent in node.parents:
+            if isinstance(parent, autograd.Node):
+                assert position[node] < position[parent]
+
+
+def test_a_walk_inside_a_hook_leaves_the_outer_walk_whole():
+    x = f64([0.5, -1.0])
+    shared = x.tanh()
+    inner = []
+    doubled = shared * 2.0  # a graph through the outer one's nodes, walked inside its backward
+    shared.register_hook(lambda grad: inner.append(len(autograd_nodes(doubled))))
+    (shared * shared + shared.exp()).sum().backward()
+    t = np.tanh([0.5, -1.0])
+    np.testing.assert_allclose(x.grad, (2 * t + np.exp(t)) * (1 - t * t))
+    assert inner == [2]
+    doubled = None  # the hook reaches its own node through `doubled`: break that cycle
+
+
+def autograd_nodes(tensor) -> list:
+    from minigrad import autograd
+
+    return autograd.graph_nodes(tensor.grad_fn)
+
+
 def test_nodes_give_their_parents_in_input_order():
     a, b = f64([1.0, 2.0]), f64([3.0, 4.0])
     assert a.tanh().grad_fn.parents == (a,)
