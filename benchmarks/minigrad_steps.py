@@ -3,6 +3,9 @@
 Two forms of the MLP step: 'tensors' (`h @ W + b`, the update written on `.data`), which needs
 only the core, and 'modules' (`nn.Linear` in an `nn.Sequential`, `optim.SGD`), what a user
 writes, the default. `use_form` picks one (`python -m benchmarks --minigrad-form tensors`).
+Activations after a layer run in place (`nn.ReLU(inplace=True)`, `h.relu_()`), as in the
+hand-written step's `np.maximum(z, 0, out=z)` and the PyTorch step's `torch.relu_`; `nn.Tanh`
+has no such option in PyTorch, so the module form keeps it out of place.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ def _tensor_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
         for i in range(layers):
             h = h @ parameters[2 * i] + parameters[2 * i + 1]
             if i < layers - 1:
-                h = h.tanh() if tanh else h.relu()
+                h = h.tanh_() if tanh else h.relu_()
         loss_function(h, targets).backward()
         for parameter in parameters:
             parameter.data -= LEARNING_RATE * parameter.grad
@@ -90,7 +93,7 @@ def _module_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
         linear.bias.data = problem.parameters[2 * i + 1].copy()
         layers.append(linear)
         if i < len(problem.sizes) - 2:
-            layers.append(nn.Tanh() if problem.activation == "tanh" else nn.ReLU())
+            layers.append(nn.Tanh() if problem.activation == "tanh" else nn.ReLU(inplace=True))
     model = nn.Sequential(*layers)
     parameters = [p for layer in layers for p in layer.parameters()]
     optimizer = optim.SGD(parameters, lr=LEARNING_RATE)

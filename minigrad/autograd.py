@@ -319,14 +319,14 @@ def run_backward(
     or leaf tensors whose gradients are wanted to None, and they are filled in and returned
     (`.grad` untouched), which is what `grad()` uses.
     """
-    from .tensor import wrap
-
     grads: dict = {}
     leaf_grads: dict = {}
     owned: set = set()
     root_nodes = []
     for root, grad in zip(roots, root_grads):
         if create_graph:
+            from .tensor import wrap
+
             grad = wrap(grad, None)
         target = root.grad_fn if root.grad_fn is not None else root
         _accumulate(leaf_grads if target is root else grads, target, grad, owned, create_graph)
@@ -551,7 +551,8 @@ def root_gradient(root, gradient) -> np.ndarray:
                 f"backward() from a non-scalar tensor of shape {root.shape} needs `gradient`, an "
                 "array of that shape (the vector in the vector-Jacobian product)"
             )
-        return np.ones(data.shape, dtype=data.dtype)
+        # The usual scalar loss: one C call, where np.ones goes through Python.
+        return np.array(1, data.dtype) if data.ndim == 0 else np.ones(data.shape, data.dtype)
     from .tensor import Tensor
 
     gradient = np.array(

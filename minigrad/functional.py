@@ -98,8 +98,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 # ---- activations ------------------------------------------------------------------------------
 
 
-def relu(x: Tensor) -> Tensor:
-    return x.relu()
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0); with `inplace`, x itself becomes the result (`x.relu_()`)."""
+    return x.relu_() if inplace else x.relu()
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:

@@ -33,6 +33,10 @@ class Op:
     # walk calls it instead of `vjp` when nothing but the walk refers to `g`, which saves an
     # allocation per activation in a training step (the hand-written `upstream *= mask`).
     vjp_into = None
+    # Optional `forward_into(x) -> x`: the forward of a one-input elementwise op written into its
+    # float input's own buffer, for the in-place methods (`x.relu_()`), which call it only when
+    # nothing else can see that buffer. Only ops whose VJP does not read their input have one.
+    forward_into = None
     # Per input position: whether, when that input is the op's only constant, the VJP reads
     # nothing but it. Then the node keeps the constant, not the tensor's array: `x * 0.5` keeps
     # 0.5 and lets x's buffer go, as PyTorch saves only what the wanted gradient reads.
@@ -178,6 +182,10 @@ class Tanh(Op):
     forward = staticmethod(np.tanh)
 
     @staticmethod
+    def forward_into(x):
+        return np.tanh(x, out=x)
+
+    @staticmethod
     def vjp(g, out, inputs, needs):
         return (g * (1 - out * out),)
 
@@ -219,6 +227,10 @@ class Relu(Op):
     @staticmethod
     def forward(x):
         return np.maximum(x, 0)
+
+    @staticmethod
+    def forward_into(x):
+        return np.maximum(x, 0, out=x)
 
     @staticmethod
     def vjp(g, out, inputs, needs):
@@ -679,7 +691,8 @@ class SoftmaxCrossEntropy(Op):
                 None,
             )
         if kept is not None and kept.probabilities is not None:
-            probs = kept.probabilities.copy()  # kept intact for a retained graph's next backward
+            # Taken, not copied: a retained graph's next backward recomputes them below.
+            probs, kept.probabilities = kept.probabilities, None
         else:
             probs = np.exp(logits - _finite_row_max(logits))
             probs /= np.add.reduce(probs, axis=-1, keepdims=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 import weakref
 from math import prod
+from sys import getrefcount
 
 import numpy as np
 
@@ -111,6 +112,56 @@ def apply_unary(op, x: Tensor, params: tuple = ()) -> Tensor:
         for watcher in autograd._watchers:
             watcher.on_forward(op, [data], params, out, node)
     return wrap(out, node)
+
+
+def apply_unary_inplace(op, x: Tensor) -> Tensor:
+    """`apply_unary` whose result becomes `x`'s own, as PyTorch's `x.relu_()`: `x` takes the new
+    value and the new node (its old node becomes the new one's parent) and is returned.
+
+    The op writes into x's buffer when nothing else can see that buffer: no node saved it and no
+    other tensor or view shares it, which CPython's reference count tells (as for `vjp_into`).
+    Otherwise the result goes to a new buffer, so a value saved for backward is never overwritten
+    and no gradient silently goes wrong; only code holding x's raw `.data` array then keeps the
+    old values. After a Linear layer, whose node keeps its inputs but not its output, the buffer
+    is free: that is the hand-written step's `np.maximum(z, 0, out=z)`.
+    """
+    recording = x._requires_grad and autograd._grad_enabled
+    if recording and x.grad_fn is None:
+        raise RuntimeError(
+            f"{op.name.lower()}_: a leaf tensor that requires grad cannot be changed in place "
+            "(its gradient is about itself, not its new value); use the out-of-place "
+            f"{op.name.lower()}(), or change it inside no_grad()"
+        )
+    data = x.data
+    if (
+        data.base is None
+        and data.dtype.kind == "f"
+        and data.flags.writeable
+        and getrefcount(data) == 3  # this local, x.data and the call's argument: no one else
+    ):
+        out = op.forward_into(data)
+    else:
+        out = op.forward(data)
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+    if recording:
+        x.grad_fn = Node(
+            op,
+            x.grad_fn,
+            NO_INPUT,
+            None,
+            _ALL_NEEDED[1],
+            None,
+            out,
+            (),
+            out.shape,
+            out.dtype,
+        )
+    if autograd._watchers:
+        for watcher in autograd._watchers:
+            watcher.on_forward(op, [data], (), out, x.grad_fn if recording else None)
+    x.data = out
+    return x
 
 
 def apply_binary(op, a, b) -> Tensor:
@@ -569,11 +620,19 @@ class Tensor:
     def tanh(self) -> Tensor:
         return apply_unary(ops.Tanh, self)
 
+    def tanh_(self) -> Tensor:
+        """tanh in place: this tensor becomes tanh(self) (see `apply_unary_inplace`)."""
+        return apply_unary_inplace(ops.Tanh, self)
+
     def sigmoid(self) -> Tensor:
         return apply_unary(ops.Sigmoid, self)
 
     def relu(self) -> Tensor:
         return apply_unary(ops.Relu, self)
+
+    def relu_(self) -> Tensor:
+        """relu in place: this tensor becomes relu(self) (see `apply_unary_inplace`)."""
+        return apply_unary_inplace(ops.Relu, self)
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
         return apply_unary(ops.LeakyRelu, self, (negative_slope,))

@@ -222,7 +222,7 @@ def test_cross_entropy_backward_twice_through_a_retained_graph_doubles_the_gradi
     logits = f64([[0.0, 0.0], [np.log(3.0), 0.0]])
     loss = F.cross_entropy(logits, [0, 1])
     loss.backward(retain_graph=True)
-    loss.backward()  # the softmax the forward kept is still intact
+    loss.backward()  # the first took the softmax the forward kept; this one recomputes it
     np.testing.assert_allclose(logits.grad, 2 * np.array([[-0.25, 0.25], [0.375, -0.375]]))
 
 
@@ -240,6 +240,9 @@ def test_cross_entropy_backward_from_the_kept_softmax_equals_recomputing_it(redu
     )
     again = ops.SoftmaxCrossEntropy.vjp(upstream, None, (logits, labels), needs, reduction)
     np.testing.assert_allclose(from_kept[0], again[0], rtol=1e-12, atol=1e-15)
+    assert kept.probabilities is None  # taken by the backward, which writes into them
+    twice = ops.SoftmaxCrossEntropy.vjp(upstream, None, (logits, labels), needs, reduction, kept)
+    np.testing.assert_allclose(twice[0], again[0], rtol=1e-12, atol=1e-15)
     assert mg.gradcheck(
         lambda x: F.cross_entropy(x, labels, reduction), [mg.tensor(logits, requires_grad=True)]
     )

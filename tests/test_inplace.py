@@ -1,0 +1,129 @@
+"""In-place activations: `relu_`, `tanh_`, `F.relu(inplace=True)`, `nn.ReLU(inplace=True)`.
+
+Each gives the out-of-place result and gradient; it reuses the input's buffer only when nothing
+else can see it, and never overwrites a value saved for backward.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.nn import functional as F
+
+INPLACE = [("relu_", "relu"), ("tanh_", "tanh")]
+
+
+def _pre_activation(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = mg.tensor(rng.standard_normal((5, 4)), requires_grad=True)
+    w = mg.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    return x, w
+
+
+@pytest.mark.parametrize("inplace, plain", INPLACE)
+def test_the_in_place_result_and_gradients_equal_the_out_of_place_ones(inplace, plain):
+    x, w = _pre_activation()
+    expected = getattr(x @ w, plain)()
+    (expected * expected).sum().backward()
+    expected_grads = x.grad.copy(), w.grad.copy()
+    x.grad = w.grad = None
+
+    z = x @ w
+    result = getattr(z, inplace)()
+    assert result is z
+    np.testing.assert_array_equal(z.data, expected.data)
+    assert z.grad_fn.op.name == expected.grad_fn.op.name
+    (z * z).sum().backward()
+    np.testing.assert_allclose(x.grad, expected_grads[0])
+    np.testing.assert_allclose(w.grad, expected_grads[1])
+
+
+@pytest.mark.parametrize("inplace, plain", INPLACE)
+def test_the_in_place_op_passes_a_gradient_check(inplace, plain):
+    x, w = _pre_activation(1)
+    assert mg.gradcheck(lambda a, b: getattr(a @ b, inplace)().sum(), (x, w))
+
+
+@pytest.mark.parametrize("inplace, plain", INPLACE)
+def test_a_buffer_nobody_else_holds_is_written_in_place(inplace, plain):
+    x, w = _pre_activation()
+    z = x @ w  # MatMul keeps its inputs, not its output
+    address = z.data.__array_interface__["data"][0]
+    getattr(z, inplace)()
+    assert z.data.__array_interface__["data"][0] == address
+
+
+def test_a_value_saved_for_backward_is_never_overwritten():
+    x, w = _pre_activation()
+    z = x @ w
+    product = z * w.sum()  # Mul keeps z's array for its gradient with respect to w.sum()
+    saved = z.data
+    before = saved.copy()
+    z.relu_()
+    np.testing.assert_array_equal(saved, before)  # the new value went to a new buffer
+    np.testing.assert_array_equal(z.data, np.maximum(before, 0))
+    (product.sum() + z.sum()).backward()
+    expected_w = x.data.T @ (np.full((5, 3), w.data.sum()) + (before > 0)) + before.sum()
+    np.testing.assert_allclose(w.grad, expected_w)
+
+
+def test_an_activation_applied_twice_in_place_keeps_the_first_output():
+    x, w = _pre_activation()
+    z = x @ w
+    z.tanh_()
+    first = z.data  # saved by the first Tanh node as its output
+    z.tanh_()
+    assert z.data is not first
+    z.sum().backward()
+    t1 = np.tanh(x.data @ w.data)
+    t2 = np.tanh(t1)
+    np.testing.assert_allclose(x.grad, ((1 - t2 * t2) * (1 - t1 * t1)) @ w.data.T)
+
+
+def test_a_view_is_not_written_through_to_its_base():
+    whole = mg.tensor(np.linspace(-1.0, 1.0, 8))
+    part = whole[2:6]
+    assert part.data.base is whole.data
+    before = whole.data.copy()
+    part.relu_()
+    np.testing.assert_array_equal(part.data, np.maximum(before[2:6], 0))
+    np.testing.assert_array_equal(whole.data, before)
+
+
+def test_an_integer_tensor_gets_its_result_out_of_place():
+    x = mg.tensor(np.array([-2, 0, 3]))
+    assert x.relu_().data.tolist() == [0, 0, 3]
+
+
+def test_a_leaf_that_requires_grad_cannot_change_in_place_outside_no_grad():
+    leaf = mg.tensor([-1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        leaf.relu_()
+    with mg.no_grad():
+        leaf.relu_()
+    np.testing.assert_array_equal(leaf.data, [0.0, 2.0])
+    assert leaf.grad_fn is None and leaf.requires_grad
+
+
+def test_relu_module_and_functional_take_inplace_as_pytorch_does():
+    x, w = _pre_activation()
+    z = x @ w
+    assert F.relu(z, inplace=True) is z
+    assert F.relu(z) is not z
+    assert repr(nn.ReLU(inplace=True)) == "ReLU(inplace=True)"
+    assert repr(nn.ReLU()) == "ReLU()"
+
+
+def test_a_network_with_in_place_relus_trains_like_one_without():
+    def gradients(inplace: bool) -> list:
+        mg.manual_seed(3)
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(inplace=inplace), nn.Linear(8, 2))
+        inputs = mg.tensor(np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32))
+        F.cross_entropy(model(inputs), np.array([0, 1, 1, 0, 1, 0])).backward()
+        return [p.grad for p in model.parameters()]
+
+    for plain, in_place in zip(gradients(False), gradients(True)):
+        np.testing.assert_array_equal(plain, in_place)
