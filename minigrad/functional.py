@@ -212,12 +212,14 @@ def _class_targets(name: str, input: Tensor, target) -> np.ndarray:
             f"{input.shape} and target {labels.shape}"
         )
     classes = input.shape[1]
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+    labels = labels.astype(np.intp, copy=False)
+    # One pass finds both faults: read as unsigned, a negative label is a huge one.
+    if labels.size and np.maximum.reduce(labels.view(np.uintp), axis=None) >= classes:
         raise IndexError(
             f"{name}: target holds class {labels.min() if labels.min() < 0 else labels.max()} "
             f"but input has {classes} classes (0..{classes - 1})"
         )
-    return labels.astype(np.intp, copy=False)
+    return labels
 
 
 def cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tensor:
