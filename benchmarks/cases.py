@@ -142,7 +142,7 @@ def lecture_mlp(engines: dict[str, EngineProcess], settings: Settings) -> list[R
 
 def mnist_mlp(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:
     """Case 3: 784-256-256-10, ReLU, softmax cross-entropy, batch 128, one SGD step."""
-    timings = _mlp_case("3 MNIST MLP", "mnist_mlp", engines, settings, number=1)
+    timings = _mlp_case("3 MNIST MLP", "mnist_mlp", engines, settings, number=5)
     values = {e: t.median * 1e3 for e, t in timings.items()}
     target = Target({"numpy": 1.1})
     return [_row("3 MLP 784-256-256-10 b128, step", "ms", settings, values, target)]
