@@ -162,7 +162,8 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"{reference['machine']}, Python {reference['python']}, numpy {versions['numpy']}, "
         f"torch {versions.get('torch', 'absent')}, minigrad {versions.get('minigrad', 'absent')} "
-        f"(MLP steps as {form}); each engine in its own process; medians of {arguments.repeat} "
+        f"(MLP steps as {form}); each engine in its own process, all on CPUs "
+        f"{_cpu_sets(runs)}; medians of {arguments.repeat} "
         f"samples (case 5: {arguments.long_repeat}); {_allocator(reference)}; "
         f"{time.perf_counter() - began:.0f} s"
     )
@@ -173,6 +174,16 @@ def main(argv: list[str] | None = None) -> None:
     if arguments.json:
         with open(arguments.json, "w") as stream:
             json.dump({"arguments": sys.argv[1:], "runs": runs}, stream, indent=1)
+
+
+def _cpu_sets(runs: list[dict]) -> str:
+    """The CPUs the workers were pinned to, per thread count: '0 (1 thread), 0,1 (2 threads)'."""
+    parts = []
+    for run in runs:
+        text = ",".join(str(cpu) for cpu in run["meta"]["numpy"]["cpus"])
+        threads = run["meta"]["numpy"]["threads"]
+        parts.append(f"{text} ({threads} thread{'s' if threads > 1 else ''})")
+    return ", ".join(parts)
 
 
 if __name__ == "__main__":

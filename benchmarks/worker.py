@@ -56,6 +56,7 @@ def describe(engine: ModuleType, threads: int) -> dict:
         "threads": threads,
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs",
+        "cpus": sorted(os.sched_getaffinity(0)),
         "numpy": numpy.__version__,
         "minigrad_mlp_form": getattr(engine, "form", None),
         "thread_variables": {

@@ -7,6 +7,7 @@ These check that the harness runs and reports, not how fast anything is: timings
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,8 +30,10 @@ def engines():
 def test_each_engine_has_a_process_of_its_own_with_its_threads_pinned(engines):
     pids = {engine.process.pid for engine in engines.values()}
     assert len(pids) == 2
+    first_cpu = min(os.sched_getaffinity(0))
     for engine in engines.values():
         assert engine.meta["thread_variables"]["OPENBLAS_NUM_THREADS"] == "1"
+        assert engine.meta["cpus"] == [first_cpu]  # both on one and the same core
         assert engine.meta["allocator_variables"]["MALLOC_TRIM_THRESHOLD_"] == "268435456"
     assert engines["minigrad"].meta["minigrad_mlp_form"] == "modules"
 
