@@ -32,9 +32,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         help="comma-separated case numbers or names: 1 op_overhead, 2 lecture_mlp, 3 mnist_mlp, "
         "4 wide_mlp, 5 long_chain, 6 peak_memory (all)",
     )
-    parser.add_argument("--repeat", type=int, help="timed samples per engine, cases 1-4 (40)")
+    parser.add_argument("--repeat", type=int, help="timed samples per engine, cases 1-4 (100)")
     parser.add_argument(
-        "--long-repeat", type=int, help="timed samples per engine and length, case 5 (7)"
+        "--long-repeat", type=int, help="timed samples per engine and length, case 5 (15)"
     )
     parser.add_argument(
         "--quick", action="store_true", help="few samples (5, and 1 for case 5): a smoke check"
@@ -58,9 +58,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", metavar="PATH", help="also write every row and setting here")
     arguments = parser.parse_args(argv)
     if arguments.repeat is None:
-        arguments.repeat = 5 if arguments.quick else 40
+        arguments.repeat = 5 if arguments.quick else 100
     if arguments.long_repeat is None:
-        arguments.long_repeat = 1 if arguments.quick else 7
+        arguments.long_repeat = 1 if arguments.quick else 15
     if arguments.repeat < 1 or arguments.long_repeat < 1:
         parser.error("--repeat and --long-repeat must be at least 1")
     arguments.case_list = _case_list(parser, arguments.cases)
