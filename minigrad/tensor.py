@@ -145,23 +145,30 @@ def apply_unary_inplace(op, x: Tensor) -> Tensor:
         if type(out) is not np.ndarray:
             out = np.asarray(out)
     if recording:
+        previous = x.grad_fn
         x.grad_fn = Node(
-            op,
-            x.grad_fn,
-            NO_INPUT,
-            None,
-            _ALL_NEEDED[1],
-            None,
-            out,
-            (),
-            out.shape,
-            out.dtype,
+            op, previous, NO_INPUT, None, _ALL_NEEDED[1], None, out, (), out.shape, out.dtype
         )
+        if previous.hooks:
+            _move_retain_grad(previous, x.grad_fn, x)
     if autograd._watchers:
         for watcher in autograd._watchers:
             watcher.on_forward(op, [data], (), out, x.grad_fn if recording else None)
     x.data = out
     return x
+
+
+def _move_retain_grad(previous: Node, node: Node, tensor: Tensor) -> None:
+    """`tensor.retain_grad()` follows the tensor to its new node after an in-place op, as in
+    PyTorch; other hooks stay where they were registered and see the gradient of the old value."""
+    moving = [
+        hook
+        for hook in previous.hooks
+        if getattr(hook, "retained", None) is not None and hook.retained() is tensor
+    ]
+    for hook in moving:
+        previous.hooks.remove(hook)
+    node.hooks = moving or None
 
 
 def apply_binary(op, a, b) -> Tensor:
@@ -513,6 +520,7 @@ class Tensor:
                 values = grad.data if isinstance(grad, Tensor) else grad
                 tensor.grad = values.copy() if tensor.grad is None else tensor.grad + values
 
+        retain.retained = reference  # an in-place op moves this hook to the tensor's new node
         self._add_hook(retain)
 
     def register_hook(self, hook):

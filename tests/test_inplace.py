@@ -127,3 +127,17 @@ def test_a_network_with_in_place_relus_trains_like_one_without():
 
     for plain, in_place in zip(gradients(False), gradients(True)):
         np.testing.assert_array_equal(plain, in_place)
+
+
+def test_retain_grad_follows_the_tensor_and_other_hooks_stay_as_in_pytorch():
+    x, w = _pre_activation()
+    z = x @ w
+    z.retain_grad()
+    seen = []
+    z.register_hook(lambda grad: seen.append(grad.copy()))
+    before = z.data.copy()
+    z.relu_()
+    scale = np.arange(1.0, 16.0).reshape(5, 3)
+    (z * scale).sum().backward()
+    np.testing.assert_array_equal(z.grad, scale)  # d/d(relu'd z): the new value's gradient
+    np.testing.assert_array_equal(seen[0], scale * (before > 0))  # the old value's gradient
