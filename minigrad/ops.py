@@ -662,11 +662,12 @@ class SoftmaxCrossEntropy(Op):
 
     @staticmethod
     def forward(logits, target, reduction, kept=None):
-        shift = _finite_row_max(logits)
-        exps = np.exp(logits - shift)
+        shifted = logits - _finite_row_max(logits)
+        exps = np.exp(shifted)
         totals = np.add.reduce(exps, axis=-1, keepdims=True)
-        # -log softmax(x)[t] = logsumexp(x) - x[t]: only the picked entries, no (N, C) log-probs.
-        picked = (np.log(totals) + shift)[:, 0] - logits[np.arange(len(target)), target]
+        # -log softmax(x)[t] = log sum_j e^(x_j - m) - (x_t - m): only the picked entries, no
+        # (N, C) log-probs.
+        picked = np.log(totals[:, 0]) - shifted[np.arange(len(target)), target]
         if kept is not None:
             exps /= totals
             kept.probabilities = exps
