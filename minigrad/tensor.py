@@ -114,24 +114,11 @@ def apply_unary(op, x: Tensor, params: tuple = ()) -> Tensor:
     return wrap(out, node)
 
 
-def _references_of_a_held_buffer(holder) -> int:
-    """What `getrefcount` reports for `holder.data` when the holder and one local variable alone
-    hold it, taken with `apply_unary_inplace`'s own pattern."""
-    data = holder.data
-    return getrefcount(data)
-
-
-class _Holder:
-    __slots__ = ("data",)
-
-    def __init__(self):
-        self.data = object()
-
-
-# 3 on CPython 3.10-3.13 (the slot, the local, the call's argument); measured for the same
-# reason as `autograd.SOLE_LOCAL_REFERENCES`: a number set too high would overwrite a buffer
-# that a node saved.
-_FREE_BUFFER_REFERENCES = _references_of_a_held_buffer(_Holder())
+# What `getrefcount` reports in `apply_unary_inplace` for a buffer only x holds: one more than
+# for a value a lone local holds (x.data's slot). Derived from the walk's measured count, not
+# written as 3, for the reason given there: a number set too high would overwrite a buffer that
+# a node saved.
+_FREE_BUFFER_REFERENCES = autograd.SOLE_LOCAL_REFERENCES + 1
 
 
 def apply_unary_inplace(op, x: Tensor) -> Tensor:
