@@ -141,3 +141,14 @@ def test_retain_grad_follows_the_tensor_and_other_hooks_stay_as_in_pytorch():
     (z * scale).sum().backward()
     np.testing.assert_array_equal(z.grad, scale)  # d/d(relu'd z): the new value's gradient
     np.testing.assert_array_equal(seen[0], scale * (before > 0))  # the old value's gradient
+
+
+def test_in_place_values_and_gradients_against_known_results():
+    x = mg.tensor([[1.0, -2.0]], dtype=np.float64, requires_grad=True)
+    w = mg.tensor([[1.0, 0.5], [-1.0, 2.0]], dtype=np.float64, requires_grad=True)
+    h = (x @ w).relu_()  # x @ w = [[3, -3.5]]
+    np.testing.assert_array_equal(h.data, [[3.0, 0.0]])
+    h.sum().backward()
+    np.testing.assert_array_equal(x.grad, [[1.0, -1.0]])
+    t = (x @ w).tanh_()
+    np.testing.assert_allclose(t.data, np.tanh([[3.0, -3.5]]), rtol=1e-15)
