@@ -3,9 +3,10 @@
 Every differentiable op that sees an input requiring grad records one `Node`: the op, its
 parents (the nodes that produced its inputs, or the leaf tensors themselves), the saved arrays its
 vector-Jacobian product needs, and a sequence number from one global counter. Because an input is
-always created before the op that consumes it, walking the reachable nodes in decreasing sequence
-number is a valid reverse topological order: `backward` needs no recursion and no sort beyond
-that one key, so a chain of 100,000 ops is as easy as a chain of ten.
+always created before the op that consumes it, running the reachable nodes in decreasing sequence
+number is a valid reverse topological order: `backward` needs no recursion and no dependency
+count, only a heap of the nodes met and not yet run, so a chain of 100,000 ops is as easy as a
+chain of ten.
 
 A node holds its inputs' nodes, never its output tensor, so the graph has no reference cycles and
 is freed by reference counting the moment the last tensor of it is dropped.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import functools
 import gc
 import itertools
+from heapq import heapify, heappop, heappush
 from operator import attrgetter
 from sys import getrefcount
 from collections.abc import Callable, Iterable
@@ -333,9 +335,7 @@ def run_backward(
         if target is not root:
             root_nodes.append(target)
 
-    _propagate(
-        reachable_nodes(root_nodes), grads, leaf_grads, owned, retain_graph, create_graph, capture
-    )
+    _propagate(root_nodes, grads, leaf_grads, owned, retain_graph, create_graph, capture)
     if capture is not None:
         for leaf, grad in leaf_grads.items():
             if leaf in capture:
@@ -359,10 +359,49 @@ def _references_of_a_popped_local() -> int:
 SOLE_LOCAL_REFERENCES = _references_of_a_popped_local()
 
 
-def _propagate(order, grads, leaf_grads, owned, retain_graph, create_graph, capture) -> None:
-    """The backward walk proper. Written flat, because its body runs once per node."""
+def _propagate(roots, grads, leaf_grads, owned, retain_graph, create_graph, capture) -> None:
+    """The backward walk proper: every node reachable from `roots`, newest first, in one pass.
+
+    A node's consumers were all created after it, so once every node newer than it has run, its
+    gradient is complete. The walk keeps the nodes it has met but not run in a heap keyed by
+    sequence number and runs the newest next. `following` is the newest of them when it is newer
+    than all the heap holds: a chain's next node goes there, so a chain never touches the heap.
+    Each node is marked with this walk's token when first met and so is queued once; a walk run
+    inside a hook may re-mark nodes, and one queued twice comes out right after itself and is
+    skipped. Written flat, because its body runs once per node.
+    """
+    token = object()
+    waiting = []
+    for root in roots:
+        if root.mark is not token:  # the same root twice is run once
+            root.mark = token
+            waiting.append((-root.seq, root))
+    heapify(waiting)
     pop = grads.pop
-    for node in order:
+    node = following = None
+    while following is not None or waiting:
+        previous = node
+        if following is not None:
+            node, following = following, None
+        else:
+            node = heappop(waiting)[1]
+            if node is previous:
+                continue
+        others = node.others
+        parents = (
+            (node.first, node.second) if others is None else (node.first, node.second, *others)
+        )
+        for parent in parents:
+            if type(parent) is not Node or parent.mark is token:
+                continue
+            parent.mark = token
+            if following is None:
+                if not waiting or parent.seq > -waiting[0][0]:
+                    following = parent
+                    continue
+            elif parent.seq > following.seq:
+                following, parent = parent, following
+            heappush(waiting, (-parent.seq, parent))
         grad = pop(node, None)
         if node.saved is FREED:
             raise BackwardError(
@@ -397,10 +436,6 @@ def _propagate(order, grads, leaf_grads, owned, retain_graph, create_graph, capt
             node.out = None
             node.params = ()
         # zip stops at the op's own inputs: `second` is NO_INPUT for an op of one.
-        others = node.others
-        parents = (
-            (node.first, node.second) if others is None else (node.first, node.second, *others)
-        )
         for parent, input_grad in zip(parents, input_grads):
             if parent is None or input_grad is None:
                 continue

@@ -178,6 +178,25 @@ def test_a_walk_inside_a_hook_leaves_the_outer_walk_whole():
     doubled = None  # the hook reaches its own node through `doubled`: break that cycle
 
 
+@pytest.mark.parametrize("hooked", ["a", "b", "c", "d"])
+def test_a_walk_inside_a_hook_that_remarks_waiting_nodes_runs_each_node_once(hooked):
+    # The hook's walk marks every node of the graph as its own, nodes the outer walk has already
+    # met and queued among them; the outer walk must still run each node once.
+    x = f64([0.5, -1.0])
+    a = x.tanh()
+    b, c = a * 2.0, a * 3.0
+    d = b * c
+    loss = (d + a).sum()
+    root = [loss]
+    {"a": a, "b": b, "c": c, "d": d}[hooked].register_hook(
+        lambda grad: autograd_nodes(root[0]) and None
+    )
+    loss.backward()
+    root.clear()
+    t = np.tanh([0.5, -1.0])
+    np.testing.assert_allclose(x.grad, (12 * t + 1) * (1 - t * t))
+
+
 def autograd_nodes(tensor) -> list:
     from minigrad import autograd
 
