@@ -366,9 +366,11 @@ def _propagate(roots, grads, leaf_grads, owned, retain_graph, create_graph, capt
     gradient is complete. The walk keeps the nodes it has met but not run in a heap keyed by
     sequence number and runs the newest next. `following` is the newest of them when it is newer
     than all the heap holds: a chain's next node goes there, so a chain never touches the heap.
-    Each node is marked with this walk's token when first met and so is queued once; a walk run
-    inside a hook may re-mark nodes, and one queued twice comes out right after itself and is
-    skipped. Written flat, because its body runs once per node.
+    A node is met when a node it feeds hands out its gradients, in the same loop over inputs, and
+    even if nothing flowed (its saved arrays are then released all the same). It is marked with
+    this walk's token when first met and so is queued once; a walk run inside a hook may re-mark
+    nodes, and one queued twice comes out right after itself and is skipped. Written flat,
+    because its body runs once per node.
     """
     token = object()
     waiting = []
@@ -387,21 +389,6 @@ def _propagate(roots, grads, leaf_grads, owned, retain_graph, create_graph, capt
             node = heappop(waiting)[1]
             if node is previous:
                 continue
-        others = node.others
-        parents = (
-            (node.first, node.second) if others is None else (node.first, node.second, *others)
-        )
-        for parent in parents:
-            if type(parent) is not Node or parent.mark is token:
-                continue
-            parent.mark = token
-            if following is None:
-                if not waiting or parent.seq > -waiting[0][0]:
-                    following = parent
-                    continue
-            elif parent.seq > following.seq:
-                following, parent = parent, following
-            heappush(waiting, (-parent.seq, parent))
         grad = pop(node, None)
         if node.saved is FREED:
             raise BackwardError(
@@ -410,37 +397,53 @@ def _propagate(roots, grads, leaf_grads, owned, retain_graph, create_graph, capt
                 "you need to backward through it again"
             )
         if grad is None:  # reachable, but nothing flowed into it (e.g. an unused branch)
-            _release(node, retain_graph)
-            continue
-        if node.hooks is not None:
-            grad = _run_hooks(node.hooks, grad)
-        if capture is not None and node in capture:
-            capture[node] = grad
-        if create_graph:
-            input_grads = _differentiable_vjp(node, grad)
-        elif (
-            node.op.vjp_into is not None
-            and not _watchers
-            and type(grad) is np.ndarray
-            and grad.base is None
-            and getrefcount(grad) == SOLE_LOCAL_REFERENCES  # held by this local alone
-        ):
-            input_grads = node.op.vjp_into(grad, node.out)
+            input_grads = NOTHING_FLOWED
         else:
-            input_grads = node.op.vjp(grad, node.out, node.saved, node.needs, *node.params)
-        if _watchers:
-            for watcher in _watchers:
-                watcher.on_backward(node, grad, input_grads)
+            if node.hooks is not None:
+                grad = _run_hooks(node.hooks, grad)
+            if capture is not None and node in capture:
+                capture[node] = grad
+            if create_graph:
+                input_grads = _differentiable_vjp(node, grad)
+            elif (
+                node.op.vjp_into is not None
+                and not _watchers
+                and type(grad) is np.ndarray
+                and grad.base is None
+                and getrefcount(grad) == SOLE_LOCAL_REFERENCES  # held by this local alone
+            ):
+                input_grads = node.op.vjp_into(grad, node.out)
+            else:
+                input_grads = node.op.vjp(grad, node.out, node.saved, node.needs, *node.params)
+            if _watchers:
+                for watcher in _watchers:
+                    watcher.on_backward(node, grad, input_grads)
         if not retain_graph:  # _release, written out: this line runs once per node
             node.saved = FREED
             node.out = None
             node.params = ()
+        # Queue each input's node the first time it is met, and hand every input its gradient.
         # zip stops at the op's own inputs: `second` is NO_INPUT for an op of one.
-        for parent, input_grad in zip(parents, input_grads):
-            if parent is None or input_grad is None:
-                continue
+        others = node.others
+        for parent, input_grad in zip(
+            (node.first, node.second) if others is None else (node.first, node.second, *others),
+            input_grads,
+        ):
             if type(parent) is Node:
+                if parent.mark is not token:
+                    parent.mark = token
+                    if following is None and (not waiting or parent.seq > -waiting[0][0]):
+                        following = parent
+                    else:
+                        queued = parent
+                        if following is not None and parent.seq > following.seq:
+                            queued, following = following, parent
+                        heappush(waiting, (-queued.seq, queued))
+                if input_grad is None:
+                    continue
                 table, shape, dtype = grads, parent.shape, parent.dtype
+            elif parent is None or input_grad is None:
+                continue
             else:
                 table, shape, dtype = leaf_grads, parent.data.shape, parent.data.dtype
             if input_grad.shape != shape or (input_grad.dtype != dtype and not create_graph):
@@ -451,6 +454,10 @@ def _propagate(roots, grads, leaf_grads, owned, retain_graph, create_graph, capt
                 table[parent] = input_grad
         # Hold no gradient past its node, so the reference count `vjp_into` relies on is exact.
         input_grads = input_grad = None
+
+
+# What a node that nothing flowed into hands each of its inputs: None, however many there are.
+NOTHING_FLOWED = itertools.repeat(None)
 
 
 def _differentiable_vjp(node: Node, grad) -> tuple:

@@ -722,6 +722,32 @@ class ScaledProduct(mg.Function):
         return grad * b * ctx.k, grad * a * ctx.k, None
 
 
+class NoGradient(mg.Function):
+    """Passes x through and hands back no gradient for it (None), as a PyTorch Function may."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None
+
+
+def test_nodes_under_one_that_passes_no_gradient_are_reached_and_released():
+    from minigrad import autograd
+
+    x = f64([0.5, -1.0])
+    hidden = (x.tanh() * 2.0).tanh()
+    (NoGradient.apply(hidden) + x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 1.0])
+    node, released = hidden.grad_fn, 0
+    while isinstance(node, autograd.Node):  # nothing flowed into these, but the walk ran them
+        assert node.saved is autograd.FREED and node.out is None
+        node, released = node.first, released + 1
+    assert released == 3
+
+
 def test_custom_function_values_and_gradcheck():
     x = f64([[0.5, -1.0], [2.0, 0.1]])
     y = Cube.apply(x)
