@@ -1,8 +1,10 @@
 """`Optimizer`: parameter groups, per-parameter state, `step`, `zero_grad` and state dicts.
 
 Subclasses write one method, `_update(param, grad, group, state)`, which changes `param.data` in
-place. Updates never build a graph and keep the parameter's dtype: hyperparameters are read as
-Python floats, so float32 parameters and their state stay float32.
+place; one whose per-parameter work is small may write `_step_group(group)` instead, to read the
+group's options once for all its parameters (as SGD does). Updates never build a graph and keep
+the parameter's dtype: hyperparameters are read as Python floats, so float32 parameters and
+their state stay float32.
 """
 
 from __future__ import annotations
@@ -112,13 +114,17 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        state = self.state
         for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is not None:
-                    self._update(param, param.grad, group, state.setdefault(param, {}))
+            self._step_group(group)
         self.step_count += 1
         return loss
+
+    def _step_group(self, group: dict) -> None:
+        """Update every parameter of `group` that has a gradient, with `_update`."""
+        state = self.state
+        for param in group["params"]:
+            if param.grad is not None:
+                self._update(param, param.grad, group, state.setdefault(param, {}))
 
     def _update(self, param: Tensor, grad: np.ndarray, group: dict, state: dict) -> None:
         raise TypeError(f"{type(self).__name__} must define _update(param, grad, group, state)")

@@ -79,15 +79,28 @@ class SGD(Optimizer):
                 f"momentum={group['momentum']}, dampening={group['dampening']}"
             )
 
-    def _update(self, param, grad, group, state) -> None:
-        momentum, lr = float(group["momentum"]), float(group["lr"])
-        grad = regularized_gradient(grad, param, group)
-        if momentum:
-            buffer = state.get("momentum_buffer")
-            if buffer is None:
-                buffer = state["momentum_buffer"] = np.array(grad, dtype=param.data.dtype)
-            else:
-                buffer *= momentum
-                buffer += (1 - float(group["dampening"])) * grad
-            grad = grad + momentum * buffer if group["nesterov"] else buffer
-        param.data -= lr * grad
+    def _step_group(self, group: dict) -> None:
+        """The rule above for each parameter of `group` that has a gradient, the group's options
+        read once: a training step's update is a loop over every weight and bias."""
+        lr, momentum = float(group["lr"]), float(group["momentum"])
+        regularized = group["maximize"] or group["weight_decay"]
+        for param in group["params"]:
+            grad = param.grad
+            if grad is None:
+                continue
+            if regularized:
+                grad = regularized_gradient(grad, param, group)
+            if momentum:
+                grad = self._momentum_step(param, grad, group, momentum)
+            param.data -= lr * grad
+
+    def _momentum_step(self, param, grad, group: dict, momentum: float) -> np.ndarray:
+        """Fold `grad` into the parameter's momentum buffer; the direction to step along."""
+        state = self.state.setdefault(param, {})
+        buffer = state.get("momentum_buffer")
+        if buffer is None:
+            buffer = state["momentum_buffer"] = np.array(grad, dtype=param.data.dtype)
+        else:
+            buffer *= momentum
+            buffer += (1 - float(group["dampening"])) * grad
+        return grad + momentum * buffer if group["nesterov"] else buffer
