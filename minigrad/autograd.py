@@ -244,7 +244,7 @@ def graph_nodes(root_node: Node | None) -> list[Node]:
 
 
 def reachable_nodes(roots: list[Node]) -> list[Node]:
-    """Every node reachable from `roots`, newest first: a valid order for the backward walk.
+    """Every node reachable from `roots`, newest first: the order the backward walk runs them in.
 
     Each visited node is marked with a token of this walk rather than kept in a set: a set of a
     100,000-node graph is megabytes of hash table read at random, the mark a slot of a node the
@@ -418,7 +418,7 @@ def _propagate(roots, grads, leaf_grads, owned, retain_graph, create_graph, capt
             if _watchers:
                 for watcher in _watchers:
                     watcher.on_backward(node, grad, input_grads)
-        if not retain_graph:  # _release, written out: this line runs once per node
+        if not retain_graph:  # release the saved buffers: nothing reads them again
             node.saved = FREED
             node.out = None
             node.params = ()
@@ -503,13 +503,6 @@ def _accumulate(table: dict, key, grad, owned: set, create_graph: bool) -> None:
     else:
         table[key] = current + grad
         owned.add(key)
-
-
-def _release(node: Node, retain_graph: bool) -> None:
-    if not retain_graph:
-        node.saved = FREED
-        node.out = None
-        node.params = ()
 
 
 def _run_hooks(hooks: list, grad):
