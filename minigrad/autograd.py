@@ -22,18 +22,31 @@ from __future__ import annotations
 import functools
 import gc
 import itertools
+import threading
+from collections.abc import Callable, Iterable
 from heapq import heapify, heappop, heappush
 from operator import attrgetter
-from sys import getrefcount
-from collections.abc import Callable, Iterable
 
 import numpy as np
 
 from . import ops
 
 _sequence = itertools.count()
-_grad_enabled = True
 _watchers: tuple = ()
+
+
+class _GradModeState(threading.local):
+    """Grad mode, one per thread as in PyTorch: a `no_grad` scope in one thread leaves every
+    other thread recording. A new thread starts with recording on (the class default)."""
+
+    enabled = True
+
+
+grad_mode = _GradModeState()
+
+# Leaf `.grad` buffers are shared by every thread that backpropagates into the same leaf; the
+# read-add-store of an accumulation runs under this lock so no thread's contribution is lost.
+_leaf_grad_lock = threading.Lock()
 
 
 class _Freed:
@@ -95,6 +108,9 @@ class Node:
         "hooks",
         "info",
         "mark",
+        "saved_tensors",
+        "saved_versions",
+        "out_version",
     )
 
     def __init__(self, op, first, second, others, needs, saved, out, params, shape, dtype):
@@ -117,6 +133,10 @@ class Node:
         self.hooks = None
         self.info = None  # forward traceback, kept only under detect_anomaly
         self.mark = None  # the token of the last graph walk that reached this node
+        # The Tensors whose arrays `saved` holds, and their versions then (`check_versions`).
+        self.saved_tensors = ()
+        self.saved_versions = ()
+        self.out_version = 0  # in-place writes to the output through its tensor since
 
     @property
     def parents(self) -> tuple:
@@ -139,13 +159,12 @@ class Node:
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops record nodes on the tape now."""
-    return _grad_enabled
+    """Whether ops record nodes on the tape now, in this thread."""
+    return grad_mode.enabled
 
 
 def _set_grad_enabled(mode: bool) -> None:
-    global _grad_enabled
-    _grad_enabled = bool(mode)
+    grad_mode.enabled = bool(mode)
 
 
 class _GradMode:
@@ -162,7 +181,7 @@ class _GradMode:
         return super().__new__(cls)
 
     def __enter__(self):
-        self._previous = _grad_enabled
+        self._previous = grad_mode.enabled
         _set_grad_enabled(self.mode)
         return self
 
@@ -196,7 +215,7 @@ class set_grad_enabled(_GradMode):
 
     def __init__(self, mode: bool):
         self.mode = bool(mode)
-        self._previous = _grad_enabled
+        self._previous = grad_mode.enabled
         _set_grad_enabled(mode)
 
     def __enter__(self):
@@ -321,143 +340,111 @@ def run_backward(
     or leaf tensors whose gradients are wanted to None, and they are filled in and returned
     (`.grad` untouched), which is what `grad()` uses.
     """
-    grads: dict = {}
-    leaf_grads: dict = {}
-    owned: set = set()
+    sums = _GradientSums(create_graph)
     root_nodes = []
     for root, grad in zip(roots, root_grads):
         if create_graph:
             from .tensor import wrap
 
             grad = wrap(grad, None)
-        target = root.grad_fn if root.grad_fn is not None else root
-        _accumulate(leaf_grads if target is root else grads, target, grad, owned, create_graph)
-        if target is not root:
-            root_nodes.append(target)
+        if root.grad_fn is None:
+            sums.add(root, grad)
+        else:
+            sums.add(root.grad_fn, grad)
+            root_nodes.append(root.grad_fn)
 
-    _propagate(root_nodes, grads, leaf_grads, owned, retain_graph, create_graph, capture)
+    _propagate(root_nodes, sums, retain_graph, create_graph, capture)
+    leaf_grads = {leaf: grad for leaf, grad in sums.table.items() if type(leaf) is not Node}
     if capture is not None:
         for leaf, grad in leaf_grads.items():
             if leaf in capture:
                 capture[leaf] = _run_hooks(leaf._hooks, grad) if leaf._hooks else grad
         return capture
-    _store_leaf_grads(leaf_grads, owned)
+    _store_leaf_grads(leaf_grads, sums.owned)
     return {}
 
 
-def _references_of_a_popped_local() -> int:
-    """What `getrefcount` reports for a value only one local variable holds, taken with the walk's
-    own pattern (popped from a dict into a local, then counted)."""
-    table = {None: object()}
-    value = table.pop(None)
-    return getrefcount(value)
+def _propagate(roots: list, sums, retain_graph: bool, create_graph: bool, capture) -> None:
+    """The backward walk: run every node reachable from `roots`, newest first.
 
-
-# 2 on CPython 3.10-3.13 (the local and the call's argument). Measured rather than assumed: an
-# interpreter that borrows the argument's reference reports fewer, and a number set too high
-# would let a VJP write into a gradient that someone else also holds.
-SOLE_LOCAL_REFERENCES = _references_of_a_popped_local()
-
-
-def _propagate(roots, grads, leaf_grads, owned, retain_graph, create_graph, capture) -> None:
-    """The backward walk proper: every node reachable from `roots`, newest first, in one pass.
-
-    A node's consumers were all created after it, so once every node newer than it has run, its
-    gradient is complete. The walk keeps the nodes it has met but not run in a heap keyed by
-    sequence number and runs the newest next. `following` is the newest of them when it is newer
-    than all the heap holds: a chain's next node goes there, so a chain never touches the heap.
-    A node is met when a node it feeds hands out its gradients, in the same loop over inputs, and
-    even if nothing flowed (its saved arrays are then released all the same). It is marked with
-    this walk's token when first met and so is queued once; a walk run inside a hook may re-mark
-    nodes, and one queued twice comes out right after itself and is skipped. Written flat,
-    because its body runs once per node.
+    A node's consumers were all created after it, so once every newer node has run, the
+    gradient summed for it is complete. The nodes met but not yet run wait in a heap keyed by
+    sequence number; a node is met when a consumer hands its inputs their gradients, and runs
+    (releasing its saved arrays) even if nothing flowed into it.
     """
-    token = object()
-    waiting = []
-    for root in roots:
-        if root.mark is not token:  # the same root twice is run once
-            root.mark = token
-            waiting.append((-root.seq, root))
+    met = set(roots)
+    waiting = [(-node.seq, node) for node in met]
     heapify(waiting)
-    pop = grads.pop
-    node = following = None
-    while following is not None or waiting:
-        previous = node
-        if following is not None:
-            node, following = following, None
-        else:
-            node = heappop(waiting)[1]
-            if node is previous:
-                continue
-        grad = pop(node, None)
-        if node.saved is FREED:
-            raise BackwardError(
-                f"trying to backward through the graph a second time ({node.name()} has already "
-                "released its saved values); call backward(retain_graph=True) the first time if "
-                "you need to backward through it again"
-            )
-        if grad is None:  # reachable, but nothing flowed into it (e.g. an unused branch)
-            input_grads = NOTHING_FLOWED
-        else:
-            if node.hooks is not None:
-                grad = _run_hooks(node.hooks, grad)
-            if capture is not None and node in capture:
-                capture[node] = grad
-            if create_graph:
-                input_grads = _differentiable_vjp(node, grad)
-            elif (
-                node.op.vjp_into is not None
-                and not _watchers
-                and type(grad) is np.ndarray
-                and grad.base is None
-                and getrefcount(grad) == SOLE_LOCAL_REFERENCES  # held by this local alone
-            ):
-                input_grads = node.op.vjp_into(grad, node.out)
-            else:
-                input_grads = node.op.vjp(grad, node.out, node.saved, node.needs, *node.params)
-            if _watchers:
-                for watcher in _watchers:
-                    watcher.on_backward(node, grad, input_grads)
-        if not retain_graph:  # release the saved buffers: nothing reads them again
-            node.saved = FREED
-            node.out = None
-            node.params = ()
-        # Queue each input's node the first time it is met, and hand every input its gradient.
-        # zip stops at the op's own inputs: `second` is NO_INPUT for an op of one.
-        others = node.others
-        for parent, input_grad in zip(
-            (node.first, node.second) if others is None else (node.first, node.second, *others),
-            input_grads,
-        ):
-            if type(parent) is Node:
-                if parent.mark is not token:
-                    parent.mark = token
-                    if following is None and (not waiting or parent.seq > -waiting[0][0]):
-                        following = parent
-                    else:
-                        queued = parent
-                        if following is not None and parent.seq > following.seq:
-                            queued, following = following, parent
-                        heappush(waiting, (-queued.seq, queued))
-                if input_grad is None:
-                    continue
-                table, shape, dtype = grads, parent.shape, parent.dtype
-            elif parent is None or input_grad is None:
-                continue
-            else:
-                table, shape, dtype = leaf_grads, parent.data.shape, parent.data.dtype
-            if input_grad.shape != shape or (input_grad.dtype != dtype and not create_graph):
-                input_grad = _conform(input_grad, shape, dtype, create_graph)
-            if parent in table:
-                _accumulate(table, parent, input_grad, owned, create_graph)
-            else:
-                table[parent] = input_grad
-        # Hold no gradient past its node, so the reference count `vjp_into` relies on is exact.
-        input_grads = input_grad = None
+    while waiting:
+        node = heappop(waiting)[1]
+        check_saved(node)
+        grad = sums.pop(node)
+        input_grads = (
+            NOTHING_FLOWED if grad is None else _run_node(node, grad, create_graph, capture)
+        )
+        if not retain_graph:
+            _release(node)
+        for parent, input_grad in zip(node.parents, input_grads):
+            if type(parent) is Node and parent not in met:
+                met.add(parent)
+                heappush(waiting, (-parent.seq, parent))
+            if parent is not None and input_grad is not None:
+                sums.add(parent, _conform(input_grad, parent, create_graph))
 
 
 # What a node that nothing flowed into hands each of its inputs: None, however many there are.
 NOTHING_FLOWED = itertools.repeat(None)
+
+
+def _run_node(node: Node, grad, create_graph: bool, capture) -> tuple:
+    """The node's VJP of `grad` (after its hooks), as one gradient per input."""
+    if node.hooks is not None:
+        grad = _run_hooks(node.hooks, grad)
+    if capture is not None and node in capture:
+        capture[node] = grad
+    if create_graph:
+        input_grads = _differentiable_vjp(node, grad)
+    else:
+        input_grads = node.op.vjp(grad, node.out, node.saved, node.needs, *node.params)
+    for watcher in _watchers:
+        watcher.on_backward(node, grad, input_grads)
+    return input_grads
+
+
+def _release(node: Node) -> None:
+    """Drop what the node kept for its VJP: nothing reads it again without retain_graph."""
+    node.saved = FREED
+    node.out = None
+    node.params = ()
+    node.saved_tensors = ()
+
+
+def check_saved(node: Node) -> None:
+    """Refuse to run a node whose saved values are gone or were changed since its forward.
+
+    A buffer changed in place between forward and backward (`x.data += 1`, an optimizer step
+    between two backward passes of a retained graph) would give a silently wrong gradient;
+    PyTorch's version counter catches the same, with the same advice.
+    """
+    if node.saved is FREED:
+        raise BackwardError(
+            f"trying to backward through the graph a second time ({node.name()} has already "
+            "released its saved values); call backward(retain_graph=True) the first time if "
+            "you need to backward through it again"
+        )
+    for tensor, version in zip(node.saved_tensors, node.saved_versions):
+        if tensor._version != version:
+            raise BackwardError(_modified_message(node, f"a tensor of shape {tensor.shape}"))
+    if node.out is not None and node.out_version:
+        raise BackwardError(_modified_message(node, f"its output of shape {node.shape}"))
+
+
+def _modified_message(node: Node, what: str) -> str:
+    return (
+        f"one of the values {node.name()} saved for backward ({what}) was modified by an "
+        "in-place operation after the forward pass, so its gradient would be wrong; change it "
+        "after backward, or on a copy (x = x * 1, x.clone()), or compute it again"
+    )
 
 
 def _differentiable_vjp(node: Node, grad) -> tuple:
@@ -478,53 +465,85 @@ def _differentiable_vjp(node: Node, grad) -> tuple:
         return node.op.vjp(grad, out, saved, node.needs, *node.params)
 
 
-def _conform(grad, shape: tuple, dtype, create_graph: bool):
-    """Bring an input's gradient to that input's exact shape and dtype."""
+def _conform(grad, parent, create_graph: bool):
+    """Bring an input's gradient to that input's exact shape and dtype (and make a NumPy scalar,
+    which 0-d arithmetic returns, a 0-d array again)."""
+    if type(parent) is Node:
+        shape, dtype = parent.shape, parent.dtype
+    else:
+        shape, dtype = parent._data.shape, parent._data.dtype
+    if not create_graph and type(grad) is not np.ndarray:
+        grad = np.asarray(grad)
     if grad.shape != shape:
         grad = unbroadcast(grad, shape)
         if grad.shape != shape:  # a VJP returned a gradient no broadcast could have produced
             raise BackwardError(
                 f"a gradient of shape {grad.shape} does not reduce to its input's shape {shape}"
             )
-    if not create_graph and grad.dtype != dtype:
-        grad = grad.astype(dtype)
+    if grad.dtype != dtype:
+        grad = grad.to(dtype) if create_graph else grad.astype(dtype)
     return grad
 
 
-def _accumulate(table: dict, key, grad, owned: set, create_graph: bool) -> None:
-    current = table.get(key)
-    if current is None:
-        table[key] = grad
-    elif create_graph:
-        table[key] = current + grad
-    elif key in owned:
-        # `current` was allocated by an earlier sum in this walk, so adding in place is safe.
-        np.add(current, grad, out=current)
-    else:
-        table[key] = current + grad
-        owned.add(key)
+class _GradientSums:
+    """The gradient summed so far for each node and leaf a backward pass reaches.
+
+    A sum is made in a new array the first time a second contribution arrives; later ones are
+    added into that array in place (`owned`), since nothing else can hold it. Under create_graph
+    the sums are recorded Tensor additions instead.
+    """
+
+    def __init__(self, create_graph: bool):
+        self.table: dict = {}
+        self.owned: set = set()
+        self.create_graph = create_graph
+
+    def add(self, key, grad) -> None:
+        current = self.table.get(key)
+        if current is None:
+            self.table[key] = grad
+        elif self.create_graph:
+            self.table[key] = current + grad
+        elif key in self.owned:
+            np.add(current, grad, out=current)
+        else:
+            self.table[key] = np.asarray(current + grad)
+            self.owned.add(key)
+
+    def pop(self, node: Node):
+        return self.table.pop(node, None)
 
 
 def _run_hooks(hooks: list, grad):
+    """Run a tensor's hooks on its gradient; a replacement must keep the gradient's shape and
+    dtype, or it would silently change `.grad` (a 0-d return broadcast by the optimizer)."""
     for hook in hooks:
         replacement = hook(grad)
-        if replacement is not None:
-            # A hook may answer with a Tensor; outside create_graph the walk carries ndarrays.
-            grad = ops.values(replacement) if ops.is_constant(grad) else replacement
+        if replacement is None:
+            continue
+        # A hook may answer with a Tensor; outside create_graph the walk carries ndarrays.
+        if ops.is_constant(grad):
+            replacement = np.asarray(ops.values(replacement))
+        if replacement.shape != grad.shape or replacement.dtype != grad.dtype:
+            raise BackwardError(
+                f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of shape "
+                f"{replacement.shape} and dtype {replacement.dtype} for one of shape "
+                f"{grad.shape} and dtype {grad.dtype}; a hook may change a gradient's values, "
+                "not its shape or dtype"
+            )
+        grad = replacement
     return grad
 
 
 def _store_leaf_grads(leaf_grads: dict, owned: set) -> None:
+    """Add each leaf's gradient into its `.grad` (under a lock: threads may share a leaf)."""
     handed_out: set = set()
     for leaf, grad in leaf_grads.items():
         if leaf._hooks:
             grad = _run_hooks(leaf._hooks, grad)
         fresh = leaf in owned
-        if type(grad) is not np.ndarray:  # a Tensor (create_graph) or a NumPy scalar (0-d math)
+        if type(grad) is not np.ndarray:  # a Tensor (create_graph)
             grad, fresh = np.array(ops.values(grad)), True
-        if leaf.grad is not None:
-            leaf.grad += grad
-            continue
         # A VJP may pass one array on to several inputs, or hand out a view; .grad must own its
         # buffer so the next backward can add into it in place without touching anyone else's.
         if not fresh and (
@@ -532,7 +551,11 @@ def _store_leaf_grads(leaf_grads: dict, owned: set) -> None:
         ):
             grad = grad.copy()
         handed_out.add(id(grad))
-        leaf.grad = grad
+        with _leaf_grad_lock:
+            if leaf._grad is None:
+                leaf._grad = grad
+            else:
+                leaf._grad += grad
 
 
 def grad(

@@ -44,7 +44,6 @@ class _CustomOp:
 
     saves_inputs = False
     saves_output = False
-    vjp_into = None
 
     def __init__(self, function: type):
         self.function = function

@@ -6,8 +6,6 @@ An op is a class with two static methods:
 - `vjp(g, out, inputs, needs, *params) -> tuple`: given the upstream gradient `g = dL/d out`,
   return `dL/d input` for each input (None where `needs[i]` is False). `inputs` holds the input
   arrays when the op `saves_inputs` (else None); `out` is the output when it `saves_output`.
-- optionally `vjp_into(g, out) -> tuple`: the same VJP written into `g`, which the backward walk
-  calls instead when nothing else refers to `g` (elementwise activations).
 
 The engine reduces each returned gradient to its input's exact shape (`autograd.unbroadcast`) and
 dtype, so a VJP may return a gradient in the broadcast output shape. VJPs use only arithmetic
@@ -29,10 +27,6 @@ class Op:
     name = "Op"
     saves_inputs = True
     saves_output = False
-    # Optional `vjp_into(g, out) -> tuple`: the same VJP written into `g` itself. The backward
-    # walk calls it instead of `vjp` when nothing but the walk refers to `g`, which saves an
-    # allocation per activation in a training step (the hand-written `upstream *= mask`).
-    vjp_into = None
     # Optional `forward_into(x) -> x`: the forward of a one-input elementwise op written into its
     # float input's own buffer, for the in-place methods (`x.relu_()`), which call it only when
     # nothing else can see that buffer. Only ops whose VJP does not read their input have one.
@@ -189,13 +183,6 @@ class Tanh(Op):
     def vjp(g, out, inputs, needs):
         return (g * (1 - out * out),)
 
-    @staticmethod
-    def vjp_into(g, out):
-        slope = out * out
-        np.subtract(1, slope, out=slope)
-        g *= slope
-        return (g,)
-
 
 class Sigmoid(Op):
     """sigma(x) = 1 / (1 + e^-x);  d/dx = sigma(x) (1 - sigma(x))"""
@@ -206,13 +193,6 @@ class Sigmoid(Op):
     @staticmethod
     def vjp(g, out, inputs, needs):
         return (g * (out * (1 - out)),)
-
-    @staticmethod
-    def vjp_into(g, out):
-        slope = 1 - out
-        slope *= out
-        g *= slope
-        return (g,)
 
 
 class Relu(Op):
@@ -235,11 +215,6 @@ class Relu(Op):
     @staticmethod
     def vjp(g, out, inputs, needs):
         return (g * (values(out) > 0),)
-
-    @staticmethod
-    def vjp_into(g, out):
-        g *= out > 0
-        return (g,)
 
 
 class LeakyRelu(Op):
@@ -582,15 +557,17 @@ class Min(_Extreme):
 
 def _finite_row_max(x: np.ndarray, axis=-1) -> np.ndarray:
     """The max over `axis` (kept), or 0 where it is infinite: the shift that keeps e^(x - shift)
-    from overflowing without turning an all -inf (or a +inf) row into NaN."""
-    shift = np.maximum.reduce(x, axis=axis, keepdims=True)
+    from overflowing without turning an all -inf (or a +inf) row into NaN. An empty row's max
+    is -inf (`initial`), so it is 0 too."""
+    shift = np.maximum.reduce(x, axis=axis, keepdims=True, initial=-np.inf)
     return np.where(np.isfinite(shift), shift, 0)
 
 
 def _logsumexp_keepdims(x: np.ndarray, axis) -> np.ndarray:
     """log sum e^x with the max subtracted first, so no term overflows; keeps reduced axes."""
     shift = _finite_row_max(x, axis)
-    return np.log(np.add.reduce(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+    with np.errstate(divide="ignore"):  # log 0 = -inf: an empty or all -inf row
+        return np.log(np.add.reduce(np.exp(x - shift), axis=axis, keepdims=True)) + shift
 
 
 class LogSumExp(Op):
@@ -617,7 +594,7 @@ class Softmax(Op):
 
     @staticmethod
     def forward(x, axis):
-        shifted = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
+        shifted = np.exp(x - _finite_row_max(x, axis))
         shifted /= np.add.reduce(shifted, axis=axis, keepdims=True)
         return shifted
 
@@ -774,7 +751,8 @@ class Transpose(Op):
 
     @staticmethod
     def vjp(g, out, inputs, needs, axes):
-        return (g.transpose(tuple(np.argsort(axes))),)
+        inverse = tuple(int(i) for i in np.argsort(axes))
+        return (np.transpose(g, inverse) if is_constant(g) else g.permute(*inverse),)
 
 
 class BroadcastTo(Op):

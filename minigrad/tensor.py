@@ -5,20 +5,19 @@ from __future__ import annotations
 import numbers
 import weakref
 from math import prod
+from operator import attrgetter
 from sys import getrefcount
 
 import numpy as np
 
 from . import autograd, ops
-from .autograd import NO_INPUT, Node
+from .autograd import NO_INPUT, Node, grad_mode
 from .dtypes import get_default_dtype
 
 
 class ShapeError(ValueError):
     """Operands whose shapes do not fit together (broadcasting, matmul, reshape)."""
 
-
-_ALL_NEEDED = [(True,) * n for n in range(64)]
 
 # Tensor and its subclasses (nn.Parameter), for the fast paths' exact-type checks; a subclass
 # registers itself in Tensor.__init_subclass__.
@@ -28,13 +27,60 @@ TENSOR_TYPES: set = set()
 def wrap(data: np.ndarray, node: Node | None) -> Tensor:
     """A Tensor around `data` produced by `node` (None for a constant), with no checks or copies."""
     tensor = Tensor.__new__(Tensor)
-    tensor.data = data
-    tensor.grad = None
+    tensor._data = data
+    tensor._grad = None
     tensor._requires_grad = node is not None
     tensor.grad_fn = node
     tensor._hooks = None
     tensor.name = None
+    tensor._version = 0
+    tensor._base = None
     return tensor
+
+
+def record(op, parents: tuple, saved, saved_from: tuple, out: np.ndarray, params: tuple) -> Node:
+    """The one place a Node is built: `op` ran on inputs whose parents are `parents` (a Node, a
+    leaf Tensor requiring grad, or None per input) and kept `saved` for its VJP.
+
+    `saved_from` names the Tensors whose arrays `saved` holds; the node notes their versions so
+    that backward can refuse to run on a buffer changed in place since (see `check_versions`).
+    """
+    node = Node(
+        op,
+        parents[0],
+        parents[1] if len(parents) > 1 else NO_INPUT,
+        tuple(parents[2:]) if len(parents) > 2 else None,
+        _needs(parents),
+        saved,
+        out if op.saves_output else None,
+        params,
+        out.shape,
+        out.dtype,
+    )
+    if saved_from:
+        node.saved_tensors = saved_from
+        node.saved_versions = tuple([tensor._version for tensor in saved_from])
+    return node
+
+
+# One `needs` tuple per pattern of wanted inputs, shared by every node of that pattern, so a
+# recorded op leaves one new object (its node) for the cyclic garbage collector. Bounded.
+_needs_patterns: dict = {}
+
+
+def _needs(parents: tuple) -> tuple:
+    needs = tuple([parent is not None for parent in parents])
+    shared = _needs_patterns.get(needs)
+    if shared is None:
+        if len(_needs_patterns) >= 1024:
+            _needs_patterns.clear()
+        shared = _needs_patterns[needs] = needs
+    return shared
+
+
+def _notify_forward(op, arrays: list, params: tuple, out: np.ndarray, node) -> None:
+    for watcher in autograd._watchers:
+        watcher.on_forward(op, arrays, params, out, node)
 
 
 def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
@@ -45,19 +91,20 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
     """
     arrays = []
     parents = []
+    tensors = []
     recording = False
-    constant = False
     for value in inputs:
         if type(value) in TENSOR_TYPES or isinstance(value, Tensor):
-            arrays.append(value.data)
+            arrays.append(value._data)
+            tensors.append(value)
             if value._requires_grad:
                 recording = True
                 parents.append(value.grad_fn or value)
                 continue
         else:
             arrays.append(value)
+            tensors.append(None)
         parents.append(None)
-        constant = True
     try:
         out = op.forward(*arrays, *params)
     except ValueError as error:
@@ -65,60 +112,58 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     node = None
-    if recording and autograd._grad_enabled:
-        node = Node(
-            op,
-            parents[0],
-            parents[1] if len(parents) > 1 else NO_INPUT,
-            tuple(parents[2:]) if len(parents) > 2 else None,
-            tuple([parent is not None for parent in parents])
-            if constant
-            else _ALL_NEEDED[len(parents)],
-            _saved_beside_constant(op, arrays[0], arrays[1], 0 if parents[0] is None else 1)
-            if constant and len(arrays) == 2
-            else (tuple(arrays) if op.saves_inputs else _constants(arrays, parents, constant)),
-            out if op.saves_output else None,
-            params,
-            out.shape,
-            out.dtype,
-        )
+    if recording and grad_mode.enabled:
+        constant = any(parent is None for parent in parents)
+        if constant and len(arrays) == 2:
+            saved = _saved_beside_constant(op, arrays[0], arrays[1], 0 if parents[0] is None else 1)
+        elif op.saves_inputs:
+            saved = tuple(arrays)
+        else:
+            saved = _constants(arrays, parents, constant)
+        saved_from = _saved_tensors(saved, arrays, tensors)
+        node = record(op, tuple(parents), saved, saved_from, out, params)
     if autograd._watchers:
-        for watcher in autograd._watchers:
-            watcher.on_forward(op, arrays, params, out, node)
+        _notify_forward(op, arrays, params, out, node)
     return wrap(out, node)
+
+
+def _saved_tensors(saved, arrays: list, tensors: list) -> tuple:
+    """The Tensors among an op's inputs whose very arrays the node keeps in `saved`."""
+    if saved is None:
+        return ()
+    return tuple(
+        [
+            tensor
+            for tensor, array, kept in zip(tensors, arrays, saved)
+            if tensor is not None and kept is array
+        ]
+    )
 
 
 def apply_unary(op, x: Tensor, params: tuple = ()) -> Tensor:
     """`apply` for one tensor input: the same result, with the bookkeeping cut to the bone."""
-    data = x.data
+    data = x._data
     out = op.forward(data, *params)
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     node = None
-    if x._requires_grad and autograd._grad_enabled:
-        node = Node(
-            op,
-            x.grad_fn or x,
-            NO_INPUT,
-            None,
-            _ALL_NEEDED[1],
-            (data,) if op.saves_inputs else None,
-            out if op.saves_output else None,
-            params,
-            out.shape,
-            out.dtype,
-        )
+    if x._requires_grad and grad_mode.enabled:
+        if op.saves_inputs:
+            node = record(op, (x.grad_fn or x,), (data,), (x,), out, params)
+        else:
+            node = record(op, (x.grad_fn or x,), None, (), out, params)
     if autograd._watchers:
-        for watcher in autograd._watchers:
-            watcher.on_forward(op, [data], params, out, node)
+        _notify_forward(op, [data], params, out, node)
     return wrap(out, node)
 
 
-# What `getrefcount` reports in `apply_unary_inplace` for a buffer only x holds: one more than
-# for a value a lone local holds (x.data's slot). Derived from the walk's measured count, not
-# written as 3, for the reason given there: a number set too high would overwrite a buffer that
-# a node saved.
-_FREE_BUFFER_REFERENCES = autograd.SOLE_LOCAL_REFERENCES + 1
+# What `getrefcount` reports in `apply_unary_inplace` for a buffer only x holds: x.data's slot,
+# the local `data` and the call's argument. Measured rather than assumed, for interpreters that
+# borrow the argument's reference: a number set too high would overwrite a buffer a node saved.
+def _references_of_a_slot_and_a_local() -> int:
+    holder = wrap(np.zeros(1), None)
+    data = holder._data
+    return getrefcount(data)
 
 
 def apply_unary_inplace(op, x: Tensor) -> Tensor:
@@ -126,42 +171,43 @@ def apply_unary_inplace(op, x: Tensor) -> Tensor:
     value and the new node (its old node becomes the new one's parent) and is returned.
 
     The op writes into x's buffer when nothing else can see that buffer: no node saved it and no
-    other tensor or view shares it, which CPython's reference count tells (as for `vjp_into`).
-    Otherwise the result goes to a new buffer, so a value saved for backward is never overwritten
-    and no gradient silently goes wrong; only code holding x's raw `.data` array then keeps the
-    old values. After a Linear layer, whose node keeps its inputs but not its output, the buffer
-    is free: that is the hand-written step's `np.maximum(z, 0, out=z)`.
+    other tensor or view shares it, which CPython's reference count tells. Otherwise the result
+    goes to a new buffer, so a value saved for backward is never overwritten and no gradient
+    silently goes wrong; only code holding x's raw `.data` array then keeps the old values. After
+    a Linear layer, whose node keeps its inputs but not its output, the buffer is free: that is
+    the hand-written step's `np.maximum(z, 0, out=z)`. Either way x's version moves on, so a node
+    that saved x itself refuses to backpropagate through the old value.
     """
-    recording = x._requires_grad and autograd._grad_enabled
+    recording = x._requires_grad and grad_mode.enabled
     if recording and x.grad_fn is None:
         raise RuntimeError(
             f"{op.name.lower()}_: a leaf tensor that requires grad cannot be changed in place "
             "(its gradient is about itself, not its new value); use the out-of-place "
             f"{op.name.lower()}(), or change it inside no_grad()"
         )
-    data = x.data
-    if (
+    data = x._data
+    in_place = (
         data.base is None
         and data.dtype.kind == "f"
+        and data.ndim > 0
         and data.flags.writeable
         and getrefcount(data) == _FREE_BUFFER_REFERENCES  # held by x and this local alone
-    ):
+    )
+    if in_place:
         out = op.forward_into(data)
+        x._bump_version()  # counted against x's old node, before x moves on to its new one
     else:
         out = op.forward(data)
         if type(out) is not np.ndarray:
             out = np.asarray(out)
     if recording:
         previous = x.grad_fn
-        x.grad_fn = Node(
-            op, previous, NO_INPUT, None, _ALL_NEEDED[1], None, out, (), out.shape, out.dtype
-        )
+        x.grad_fn = record(op, (previous,), None, (), out, ())
         if previous.hooks:
             _move_retain_grad(previous, x.grad_fn, x)
     if autograd._watchers:
-        for watcher in autograd._watchers:
-            watcher.on_forward(op, [data], (), out, x.grad_fn if recording else None)
-    x.data = out
+        _notify_forward(op, [data], (), out, x.grad_fn if recording else None)
+    x._data = out
     return x
 
 
@@ -181,8 +227,8 @@ def _move_retain_grad(previous: Node, node: Node, tensor: Tensor) -> None:
 def apply_binary(op, a, b) -> Tensor:
     """`apply` for two inputs (Tensors, or a Tensor and a constant): every binary operator."""
     a_tensor, b_tensor = type(a) in TENSOR_TYPES, type(b) in TENSOR_TYPES
-    a_data = a.data if a_tensor else a
-    b_data = b.data if b_tensor else b
+    a_data = a._data if a_tensor else a
+    b_data = b._data if b_tensor else b
     a_grad = a_tensor and a._requires_grad
     b_grad = b_tensor and b._requires_grad
     try:
@@ -192,30 +238,18 @@ def apply_binary(op, a, b) -> Tensor:
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     node = None
-    if (a_grad or b_grad) and autograd._grad_enabled:
-        parent_a = (a.grad_fn or a) if a_grad else None
-        parent_b = (b.grad_fn or b) if b_grad else None
-        if parent_a is not None and parent_b is not None:
-            needs, saved = _ALL_NEEDED[2], (a_data, b_data) if op.saves_inputs else None
-        elif parent_b is None:
-            needs, saved = (True, False), _saved_beside_constant(op, a_data, b_data, 1)
+    if (a_grad or b_grad) and grad_mode.enabled:
+        parents = ((a.grad_fn or a) if a_grad else None, (b.grad_fn or b) if b_grad else None)
+        if a_grad and b_grad:
+            saved = (a_data, b_data) if op.saves_inputs else None
         else:
-            needs, saved = (False, True), _saved_beside_constant(op, a_data, b_data, 0)
-        node = Node(
-            op,
-            parent_a,
-            parent_b,
-            None,
-            needs,
-            saved,
-            out if op.saves_output else None,
-            (),
-            out.shape,
-            out.dtype,
+            saved = _saved_beside_constant(op, a_data, b_data, 1 if a_grad else 0)
+        saved_from = _saved_tensors(
+            saved, [a_data, b_data], [a if a_tensor else None, b if b_tensor else None]
         )
+        node = record(op, parents, saved, saved_from, out, ())
     if autograd._watchers:
-        for watcher in autograd._watchers:
-            watcher.on_forward(op, [a_data, b_data], (), out, node)
+        _notify_forward(op, [a_data, b_data], (), out, node)
     return wrap(out, node)
 
 
@@ -251,10 +285,18 @@ def _saved_beside_constant(op, a_data, b_data, constant_index: int) -> tuple:
     return pair
 
 
-def _shape_error(op, arrays: list, error: ValueError) -> ShapeError:
+def _shape_error(op, arrays: list, error: ValueError) -> ValueError:
+    """The error for a forward that NumPy refused: a ShapeError naming both shapes when they do
+    not fit, else NumPy's own complaint under the op's name (an integer to a negative power)."""
     shapes = " and ".join(str(np.shape(a)) for a in arrays if a is not None)
     if op is ops.MatMul:
         return _matmul_error(*(np.shape(a) for a in arrays))
+    try:
+        np.broadcast_shapes(*(np.shape(a) for a in arrays if a is not None))
+    except ValueError:
+        pass
+    else:
+        return ValueError(f"{op.name} of operands of shapes {shapes}: {error}")
     return ShapeError(f"{op.name}: operands of shapes {shapes} do not fit together ({error})")
 
 
@@ -284,8 +326,8 @@ def _operand(value, like: Tensor):
     if isinstance(value, numbers.Number):
         return value
     array = np.asarray(value)
-    if array.dtype.kind in "iub" and like.data.dtype.kind == "f":
-        array = array.astype(like.data.dtype)
+    if array.dtype.kind in "iub" and like._data.dtype.kind == "f":
+        array = array.astype(like._data.dtype)
     elif array.dtype == np.float64 and not isinstance(value, np.ndarray):
         array = array.astype(get_default_dtype())
     return array
@@ -293,14 +335,14 @@ def _operand(value, like: Tensor):
 
 def _binary(op, a, b) -> Tensor:
     type_a, type_b = type(a), type(b)
-    if type_a in TENSOR_TYPES and type_b in TENSOR_TYPES and a.data.dtype == b.data.dtype:
+    if type_a in TENSOR_TYPES and type_b in TENSOR_TYPES and a._data.dtype == b._data.dtype:
         return apply_binary(op, a, b)
     if type_a in TENSOR_TYPES and type_b in _PYTHON_NUMBERS:
-        if type_b is float and a.data.dtype.kind != "f":
+        if type_b is float and a._data.dtype.kind != "f":
             a = a.to(get_default_dtype())  # int tensor * 0.5 is a float tensor, as in PyTorch
         return apply_binary(op, a, b)
     if type_b in TENSOR_TYPES and type_a in _PYTHON_NUMBERS:
-        if type_a is float and b.data.dtype.kind != "f":
+        if type_a is float and b._data.dtype.kind != "f":
             b = b.to(get_default_dtype())
         return apply_binary(op, a, b)
     # Everything else: ndarrays, lists, NumPy scalars, mixed dtypes.
@@ -308,7 +350,7 @@ def _binary(op, a, b) -> Tensor:
         a = _operand(a, b)
     elif not isinstance(b, Tensor):
         b = _operand(b, a)
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype != b.data.dtype:
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype != b._data.dtype:
         a, b = _promote(a, b)
     return apply(op, (a, b))
 
@@ -318,7 +360,7 @@ _PYTHON_NUMBERS = (float, int, bool)
 
 def _promote(a: Tensor, b: Tensor) -> tuple:
     """Mixed dtypes: an integer/bool tensor takes the floating one's dtype (PyTorch's rule)."""
-    kind_a, kind_b = a.data.dtype.kind, b.data.dtype.kind
+    kind_a, kind_b = a._data.dtype.kind, b._data.dtype.kind
     if kind_a == "f" and kind_b != "f":
         return a, b.to(a.dtype)
     if kind_b == "f" and kind_a != "f":
@@ -327,24 +369,49 @@ def _promote(a: Tensor, b: Tensor) -> tuple:
 
 
 def _normalize_axis(axis, ndim: int):
-    """None, or a sorted tuple of non-negative axes; out-of-range axes raise with the ndim."""
+    """None, or a sorted tuple of non-negative axes; out-of-range axes raise with the ndim.
+
+    A 0-d tensor accepts axis 0 and -1, as PyTorch does, and reduces over nothing: `()`.
+    """
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if _is_integer(axis) else _axis_tuple(axis)
+    span = max(ndim, 1)
     normalized = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -span <= a < span:
             raise IndexError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
-        normalized.append(int(a) % max(ndim, 1))
+        normalized.append(int(a) % span)
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"axis {axis} repeats a dimension")
-    return tuple(sorted(normalized))
+    return () if ndim == 0 else tuple(sorted(normalized))
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _axis_tuple(axis) -> tuple:
+    if isinstance(axis, (tuple, list)) and all(_is_integer(a) for a in axis):
+        return tuple(axis)
+    raise TypeError(
+        f"axis must be None, an int or a tuple of ints, got {type(axis).__name__} {axis!r}"
+    )
+
+
+def _single_axis(axis, ndim: int) -> int:
+    if not _is_integer(axis):
+        raise TypeError(f"axis must be an int here, got {type(axis).__name__} {axis!r}")
+    return _normalize_axis(axis, ndim)[0]
 
 
 def _shape_args(shape: tuple) -> tuple:
     """Accept shapes as varargs or as one tuple/list: f(2, 3) == f((2, 3))."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
+    for n in shape:
+        if not _is_integer(n):
+            raise TypeError(f"a shape is made of integers, got {type(n).__name__} {n!r} in {shape}")
     return tuple(int(n) for n in shape)
 
 
@@ -367,7 +434,17 @@ class Tensor:
     ndarray keeps its dtype (float64 stays float64).
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_hooks", "name", "__weakref__")
+    __slots__ = (
+        "_data",
+        "_grad",
+        "_requires_grad",
+        "grad_fn",
+        "_hooks",
+        "name",
+        "_version",
+        "_base",
+        "__weakref__",
+    )
     # ndarray (op) Tensor defers to Tensor's reflected operators instead of looping elementwise.
     __array_ufunc__ = None
     __hash__ = object.__hash__
@@ -377,32 +454,78 @@ class Tensor:
         TENSOR_TYPES.add(cls)
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
-        self.data = _to_array(data, dtype)
-        self.grad = None
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(
+                f"requires_grad must be True or False, got {type(requires_grad).__name__} "
+                f"{requires_grad!r}"
+            )
+        self._data = _to_array(data, dtype)
+        self._grad = None
         self.grad_fn = None
         self._hooks = None
         self.name = name
+        self._version = 0
+        self._base = None
         self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
+
+    # ---- data, grad and the version counter -----------------------------------------------------
+
+    def _set_data(self, value: np.ndarray) -> None:
+        if isinstance(value, np.generic):  # 0-d arithmetic gives NumPy scalars
+            value = np.asarray(value)
+        if not isinstance(value, np.ndarray):
+            raise TypeError(
+                f"Tensor.data must be an ndarray, got {type(value).__name__}; wrap it in "
+                "np.asarray(...) first"
+            )
+        if value is self._data:  # `t.data += 1`: the buffer was changed in place
+            self._bump_version()
+        self._data = value
+
+    data = property(
+        attrgetter("_data"),
+        _set_data,
+        doc="The values, an ndarray. `t.data -= lr * t.grad` (under no_grad) updates in place.",
+    )
+
+    def _bump_version(self) -> None:
+        """Note that this tensor's buffer changed in place: a node that saved it for backward
+        (or that produced it and kept its output) then refuses to run on the changed values.
+        A `detach()`ed alias shares the buffer, so its writes count for the original too."""
+        for tensor in (self, self._base):
+            if tensor is not None:
+                tensor._version += 1
+                if tensor.grad_fn is not None:
+                    tensor.grad_fn.out_version += 1
+
+    def _set_grad(self, value) -> None:
+        self._grad = _checked_grad(self, value)
+
+    grad = property(
+        attrgetter("_grad"),
+        _set_grad,
+        doc="The accumulated gradient (an ndarray of this tensor's shape and dtype), or None.",
+    )
 
     # ---- attributes ---------------------------------------------------------------------------
 
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def requires_grad(self) -> bool:
@@ -431,36 +554,41 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if not self.is_leaf:
             raise RuntimeError("requires_grad can only be changed on leaf tensors (no grad_fn)")
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind != "f":
             raise TypeError(
-                f"only floating-point tensors can require grad, got dtype {self.data.dtype}; "
+                f"only floating-point tensors can require grad, got dtype {self._data.dtype}; "
                 "convert first, e.g. Tensor(data, dtype='float32')"
             )
         self._requires_grad = bool(requires_grad)
         return self
 
     def numpy(self) -> np.ndarray:
-        return self.data
+        """The values as an ndarray (shares memory), like `.data`: an explicit request for the
+        values, so unlike NumPy's implicit conversion (`__array__`) it works on any tensor."""
+        return self._data
 
     def item(self) -> float:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def detach(self) -> Tensor:
-        """The same values, cut from the graph (shares memory, as in PyTorch)."""
-        return wrap(self.data, None)
+        """The same values, cut from the graph (shares memory and the version counter, as in
+        PyTorch: changing the alias in place counts as changing this tensor)."""
+        alias = wrap(self._data, None)
+        alias._base = self._base if self._base is not None else self
+        return alias
 
     def to(self, dtype) -> Tensor:
         """A copy in another dtype; differentiable between floating dtypes."""
         dtype = np.dtype(dtype)
-        if dtype == self.data.dtype:
+        if dtype == self._data.dtype:
             return self
         if dtype.kind != "f":  # an integer or bool copy carries no gradient
-            return wrap(self.data.astype(dtype), None)
+            return wrap(self._data.astype(dtype), None)
         return apply_unary(ops.Cast, self, (dtype,))
 
     astype = to
@@ -472,33 +600,38 @@ class Tensor:
         return self.to(np.float64)
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        """NumPy's view of the values. A tensor that requires grad refuses: `np.dot(w, w)` on it
+        would compute without recording anything, and backward would silently miss it."""
+        if self._requires_grad:
+            raise RuntimeError(_CUT_GRAPH_MESSAGE.format(what="converting it to a NumPy array"))
+        array = self._data if dtype is None else self._data.astype(dtype)
+        return array.copy() if copy else array
 
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self._data)
 
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() "
                 "or .all() on its .data"
             )
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> float:
         return float(self.item())
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        body = np.array2string(self._data, separator=", ", prefix="tensor(")
         extras = []
-        if self.data.dtype != get_default_dtype():
-            extras.append(f"dtype={self.data.dtype}")
+        if self._data.dtype != get_default_dtype():
+            extras.append(f"dtype={self._data.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:
@@ -682,25 +815,42 @@ class Tensor:
         return var(self, axis, keepdims, correction)
 
     def max(self, axis=None, keepdims: bool = False) -> Tensor:
-        self._check_nonempty("max")
-        return apply_unary(ops.Max, self, (_normalize_axis(axis, self.ndim), keepdims))
+        axes = _normalize_axis(axis, self.ndim)
+        self._check_nonempty("max", axes)
+        return apply_unary(ops.Max, self, (axes, keepdims))
 
     def min(self, axis=None, keepdims: bool = False) -> Tensor:
-        self._check_nonempty("min")
-        return apply_unary(ops.Min, self, (_normalize_axis(axis, self.ndim), keepdims))
+        axes = _normalize_axis(axis, self.ndim)
+        self._check_nonempty("min", axes)
+        return apply_unary(ops.Min, self, (axes, keepdims))
 
     def logsumexp(self, axis=None, keepdims: bool = False) -> Tensor:
         return apply_unary(ops.LogSumExp, self, (_normalize_axis(axis, self.ndim), keepdims))
 
     def softmax(self, axis: int = -1) -> Tensor:
-        return apply_unary(ops.Softmax, self, (_normalize_axis(axis, self.ndim)[0],))
+        if self.ndim == 0:  # a softmax over one element: as a vector of one, so it stays exact
+            _normalize_axis(axis, 0)
+            return self.reshape(1).softmax(0).reshape(())
+        return apply_unary(ops.Softmax, self, (_single_axis(axis, self.ndim),))
 
     def log_softmax(self, axis: int = -1) -> Tensor:
-        return apply_unary(ops.LogSoftmax, self, (_normalize_axis(axis, self.ndim)[0],))
+        if self.ndim == 0:
+            _normalize_axis(axis, 0)
+            return self.reshape(1).log_softmax(0).reshape(())
+        return apply_unary(ops.LogSoftmax, self, (_single_axis(axis, self.ndim),))
 
-    def _check_nonempty(self, what: str) -> None:
-        if self.data.size == 0:
-            raise ValueError(f"{what}() of an empty tensor of shape {self.shape}")
+    def _check_nonempty(self, what: str, axes) -> None:
+        """max and min have no value over nothing: refuse a reduction over an empty axis (an
+        empty result, as max over axis 0 of a (2, 0) tensor, is fine)."""
+        shape = self.shape
+        reduced = range(len(shape)) if axes is None else axes
+        if axes is None and self._data.size == 0:
+            raise ValueError(f"{what}() of an empty tensor of shape {shape}")
+        if any(shape[i] == 0 for i in reduced):
+            raise ValueError(
+                f"{what}() over an empty axis of a tensor of shape {shape} (axis {axes}) has no "
+                "value"
+            )
 
     # ---- shape --------------------------------------------------------------------------------
 
@@ -731,23 +881,40 @@ class Tensor:
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def transpose(self, *axes) -> Tensor:
-        """Permute the axes (`transpose()` reverses them, as NumPy; `transpose(0, 2, 1)`)."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        if not axes:
-            axes = tuple(range(self.ndim))[::-1]
-        elif len(axes) == 2:
-            # Two axes are PyTorch's transpose(dim0, dim1): swap them (also on 2-D tensors).
-            order = list(range(self.ndim))
-            i, j = (a % self.ndim for a in axes)
-            order[i], order[j] = order[j], order[i]
-            axes = tuple(order)
-        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
-            raise ValueError(f"transpose axes {axes} are not a permutation of {self.ndim} axes")
-        axes = tuple(a % self.ndim for a in axes)
-        return apply_unary(ops.Transpose, self, (axes,))
+        """Reorder the axes.
 
-    permute = transpose
+        `transpose()` reverses them (NumPy's `.T`); `transpose(dim0, dim1)` swaps two, as
+        PyTorch's; three or more axes, or one tuple of axes, are a full permutation as NumPy's
+        `transpose(x, axes)` (so `transpose((0, 1))` of a matrix is the identity).
+        """
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            return self.permute(*axes[0])
+        if not axes:
+            return self.permute(*range(self.ndim - 1, -1, -1))
+        if len(axes) == 2:
+            order = list(range(self.ndim))
+            i, j = _normalize_axis(axes[0], self.ndim), _normalize_axis(axes[1], self.ndim)
+            if self.ndim:
+                order[i[0]], order[j[0]] = order[j[0]], order[i[0]]
+            return self.permute(*order)
+        return self.permute(*axes)
+
+    def permute(self, *dims) -> Tensor:
+        """The axes in the order `dims`, a permutation of all of them (PyTorch's `permute`)."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        if not all(_is_integer(d) for d in dims):
+            raise TypeError(f"permute takes integer axes, got {dims}")
+        span = max(self.ndim, 1)
+        if len(dims) != self.ndim or sorted(d % span for d in dims if -span <= d < span) != list(
+            range(self.ndim)
+        ):
+            raise ValueError(
+                f"axes {dims} are not a permutation of {self.ndim} axes (a tensor of shape "
+                f"{self.shape}); permute takes every axis once"
+            )
+        axes = tuple(d % span for d in dims)
+        return apply_unary(ops.Transpose, self, (axes,))
 
     def broadcast_to(self, *shape) -> Tensor:
         shape = _shape_args(shape)
@@ -777,6 +944,34 @@ class _HookHandle:
             self._hooks.remove(self._hook)
 
 
+_CUT_GRAPH_MESSAGE = (
+    "{what} on a tensor that requires grad would cut it from the graph: NumPy functions do "
+    "not record ops, so backward would miss them. Use the Tensor op (mg.matmul, x.sum(), ...) "
+    "to stay differentiable, or .detach() first (x.detach().numpy()) for plain values"
+)
+
+
+def _checked_grad(tensor: Tensor, value) -> np.ndarray | None:
+    """A value for `tensor.grad`: None, or an array of the tensor's exact shape and dtype (a
+    Tensor gives its values). Anything else would fail later inside an optimizer's NumPy code,
+    or, broadcast, silently update every element with one number."""
+    if value is None:
+        return None
+    if isinstance(value, Tensor):
+        value = value._data
+    if not isinstance(value, np.ndarray):
+        raise TypeError(
+            f"a tensor's .grad must be an ndarray (or None), got {type(value).__name__}"
+        )
+    data = tensor._data
+    if value.shape != data.shape or value.dtype != data.dtype:
+        raise ValueError(
+            f"assigned .grad of shape {value.shape} and dtype {value.dtype} to a tensor of shape "
+            f"{data.shape} and dtype {data.dtype}; a gradient must match its tensor exactly"
+        )
+    return value
+
+
 def _compare(ufunc, a: Tensor, b) -> Tensor:
     other = b.data if isinstance(b, Tensor) else b
     return wrap(np.asarray(ufunc(a.data, other)), None)
@@ -789,19 +984,48 @@ def _operand_tensor(value, like: Tensor) -> Tensor:
 
 
 def _to_array(data, dtype) -> np.ndarray:
-    """Python numbers and lists become the default dtype; ndarrays keep theirs unless told."""
+    """Python numbers and lists become the default dtype; ndarrays keep theirs unless told.
+
+    Only numbers make a tensor (bool, integer, floating dtypes): strings, objects, dates and
+    records are refused here rather than failing later inside an op.
+    """
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if dtype is not None:
-        return np.array(data, dtype=np.dtype(dtype))
+        dtype = _numeric_dtype(np.dtype(dtype), data)
+        return np.array(_checked_numbers(data), dtype=dtype)
     if isinstance(data, (np.ndarray, np.generic)):
+        _numeric_dtype(data.dtype, data)
         return np.array(data)
-    array = np.array(data)
-    if array.dtype == object:
-        raise TypeError(f"cannot make a tensor from {type(data).__name__} data")
+    array = np.array(_checked_numbers(data))
+    _numeric_dtype(array.dtype, data)
     if array.dtype == np.float64:
         array = array.astype(get_default_dtype())
     return array
+
+
+_NUMERIC_KINDS = "biuf"
+
+
+def _numeric_dtype(dtype: np.dtype, data) -> np.dtype:
+    if dtype.kind not in _NUMERIC_KINDS or dtype.fields is not None:
+        raise TypeError(
+            f"cannot make a tensor from {type(data).__name__} data of dtype {dtype}: a tensor "
+            "holds numbers (bool, integer or floating dtypes)"
+        )
+    return dtype
+
+
+def _checked_numbers(data):
+    """`data` itself, once no Python int in it is too large for int64 (NumPy would quietly make
+    an object array of it)."""
+    if isinstance(data, int) and not isinstance(data, bool):
+        if not -(2**63) <= data < 2**63:
+            raise OverflowError(f"the integer {data} does not fit in a tensor (int64 at most)")
+    elif isinstance(data, (list, tuple)):
+        for item in data:
+            _checked_numbers(item)
+    return data
 
 
 def _resolve_shape(shape: tuple, current: tuple) -> tuple:
@@ -820,3 +1044,4 @@ def _resolve_shape(shape: tuple, current: tuple) -> tuple:
 
 
 TENSOR_TYPES.add(Tensor)
+_FREE_BUFFER_REFERENCES = _references_of_a_slot_and_a_local()

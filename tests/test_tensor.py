@@ -83,8 +83,8 @@ def test_attributes():
     assert isinstance(x.numpy(), np.ndarray) and x.numpy() is x.data
     assert x.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
     np.testing.assert_array_equal(x.T.data, x.data.T)
-    np.testing.assert_array_equal(np.asarray(x), x.data)
-    assert np.asarray(x, dtype=np.float64).dtype == np.float64
+    np.testing.assert_array_equal(np.asarray(x.detach()), x.data)
+    assert np.asarray(x.detach(), dtype=np.float64).dtype == np.float64
     y = x * 2
     assert not y.is_leaf and y.grad_fn.name() == "MulBackward"
     d = y.detach()
@@ -325,3 +325,148 @@ def test_clip_needs_a_bound():
 def test_max_of_an_empty_tensor():
     with pytest.raises(ValueError, match=r"max\(\) of an empty tensor of shape \(0,\)"):
         mg.zeros(0).max()
+
+
+# ---- NumPy functions cannot silently cut the graph ---------------------------------------------
+
+
+def test_numpy_functions_on_a_tensor_that_requires_grad_raise():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"cut it from the graph.*\.detach\(\)"):
+        np.dot(w, w)
+    with pytest.raises(RuntimeError, match="cut it from the graph"):
+        np.asarray(w)
+    assert np.dot(w.detach(), w.detach()) == 5.0
+    assert np.asarray(mg.tensor([1.0])).shape == (1,)  # no grad: nothing to cut
+    assert w.numpy() is w.data  # an explicit request for the values, as `.data`
+
+
+# ---- bad input is refused where it enters ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "abc",
+        np.array([1, None], dtype=object),
+        np.array(["2020-01-01"], dtype="datetime64[D]"),
+        np.zeros(2, dtype=[("a", "f4"), ("b", "i4")]),
+        np.array([1 + 2j]),
+    ],
+)
+def test_non_numeric_data_is_refused(data):
+    with pytest.raises(TypeError, match="a tensor holds numbers"):
+        mg.tensor(data)
+
+
+def test_a_non_numeric_dtype_is_refused():
+    with pytest.raises(TypeError, match="a tensor holds numbers"):
+        mg.tensor([1, 2], dtype="U3")
+
+
+def test_requires_grad_must_be_a_bool():
+    with pytest.raises(TypeError, match="requires_grad must be True or False, got str 'yes'"):
+        mg.tensor([1.0], requires_grad="yes")
+
+
+def test_shapes_must_be_integers():
+    with pytest.raises(TypeError, match="a shape is made of integers, got float 3.5"):
+        mg.randn(3.5)
+    with pytest.raises(TypeError, match="integers"):
+        mg.zeros(2, 3.0)
+
+
+def test_an_integer_too_large_is_an_overflow():
+    with pytest.raises(OverflowError, match="does not fit in a tensor"):
+        mg.tensor(2**70)
+    with pytest.raises(OverflowError):
+        mg.tensor([1, -(2**64)])
+    assert mg.tensor(2**62).item() == 2**62
+
+
+def test_a_float_axis_is_a_type_error():
+    with pytest.raises(
+        TypeError, match="axis must be None, an int or a tuple of ints, got float 1.5"
+    ):
+        mg.tensor([[1.0]]).sum(axis=1.5)
+
+
+def test_an_integer_tensor_to_a_negative_power_is_a_value_error_not_a_shape_error():
+    with pytest.raises(ValueError, match="Pow .*negative integer powers") as caught:
+        mg.tensor([2, 3]) ** -1
+    assert not isinstance(caught.value, mg.ShapeError)
+
+
+# ---- explicit axes on 0-d tensors, and empty axes ---------------------------------------------
+
+
+@pytest.mark.parametrize("axis", [0, -1, (0,)])
+@pytest.mark.parametrize("reduction", ["sum", "mean", "max", "min", "logsumexp"])
+def test_a_0d_tensor_accepts_axis_0_and_minus_1(reduction, axis):
+    x = mg.tensor(2.0, dtype=np.float64, requires_grad=True)
+    y = getattr(x, reduction)(axis=axis)
+    assert y.shape == () and y.item() == pytest.approx(2.0)
+    y.backward()
+    assert x.grad.shape == () and x.grad == pytest.approx(1.0)
+    with pytest.raises(IndexError, match="out of range"):
+        getattr(x, reduction)(axis=1)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_of_a_0d_tensor_with_create_graph(name):
+    x = mg.tensor(0.3, dtype=np.float64, requires_grad=True)
+    y = getattr(x, name)(axis=0)
+    assert y.shape == () and y.item() == pytest.approx(1.0 if name == "softmax" else 0.0)
+    (g,) = mg.grad(y * x, x, create_graph=True)
+    assert g.shape == () and g.item() == pytest.approx(y.item())
+    assert mg.gradgradcheck(lambda t: getattr(t, name)(axis=-1) * t, (x,))
+
+
+def test_transpose_of_a_0d_tensor_and_the_identity_permutation():
+    x = mg.tensor(2.0, dtype=np.float64, requires_grad=True)
+    assert x.transpose(0, 0).shape == () and x.transpose().shape == ()
+    m = mg.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=np.float64, requires_grad=True)
+    np.testing.assert_array_equal(m.transpose((0, 1)).data, m.data)  # a tuple is a permutation
+    np.testing.assert_array_equal(m.transpose(0, 1).data, m.data.T)  # two axes are swapped
+    (g,) = mg.grad((m.transpose((0, 1)) * m.T).sum(), m, create_graph=True)
+    np.testing.assert_array_equal(g.data, 2 * m.data.T)
+    assert mg.gradgradcheck(lambda t: t.transpose((0, 1)) * t.permute(1, 0), (m,))
+
+
+def test_permute_takes_a_full_permutation():
+    x = mg.zeros(2, 3, 4)
+    assert x.permute(2, 0, 1).shape == (4, 2, 3)
+    assert x.permute((1, 2, 0)).shape == (3, 4, 2)
+    with pytest.raises(ValueError, match=r"\(0, 1\) are not a permutation of 3 axes"):
+        x.permute(0, 1)
+    assert x.transpose(0, 1).shape == (3, 2, 4)
+
+
+def test_reductions_over_empty_axes_with_an_answer():
+    assert mg.tensor(np.zeros((5, 0))).softmax(-1).shape == (5, 0)
+    assert mg.tensor(np.zeros((5, 0))).log_softmax(-1).shape == (5, 0)
+    assert mg.tensor(np.zeros(0)).logsumexp().item() == -np.inf
+    assert mg.tensor(np.zeros((2, 0))).max(axis=0).shape == (0,)
+    x = mg.tensor(np.zeros((2, 0)), dtype=np.float64, requires_grad=True)
+    x.logsumexp(axis=1).sum().backward()
+    assert x.grad.shape == (2, 0)
+    layer = mg.nn.Linear(0, 3)
+    out = layer(mg.zeros(4, 0))
+    np.testing.assert_array_equal(out.data, np.broadcast_to(layer.bias.data, (4, 3)))
+
+
+def test_max_over_an_empty_axis_has_no_value():
+    with pytest.raises(
+        ValueError, match=r"max\(\) over an empty axis of a tensor of shape \(2, 0\)"
+    ):
+        mg.tensor(np.zeros((2, 0))).max(axis=1)
+
+
+@pytest.mark.parametrize("count", [63, 64, 200])
+@pytest.mark.parametrize("join", ["concatenate", "stack"])
+def test_joining_many_tensors_that_require_grad(join, count):
+    pieces = [mg.tensor([float(i)], dtype=np.float64, requires_grad=True) for i in range(count)]
+    joined = getattr(mg, join)(pieces)
+    (joined * joined).sum().backward()
+    for i, piece in enumerate(pieces):
+        np.testing.assert_array_equal(piece.grad, [2.0 * i])
