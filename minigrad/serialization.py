@@ -90,12 +90,16 @@ def fsync_directory(folder: str | os.PathLike) -> None:
 
 
 def save(obj: Mapping, path: str | os.PathLike) -> None:
-    """Write a state dict (see the module docstring for what it may hold) to `path`, atomically.
+    """Write a state dict to `path`, atomically (a failed save leaves the old file as it was).
 
-    Only numeric and boolean arrays are stored, so `load` never has to unpickle anything. Bad
-    input (an object array, a set, a key that is neither str nor int) is a TypeError naming the
-    entry, raised before anything is written. The file is written at `path` as given (NumPy's
-    habit of appending `.npz` is not followed).
+    The state dict is a tree of dicts (str or int keys), lists and tuples whose leaves are
+    numeric or boolean ndarrays, Tensors, NumPy scalars, or int, float, bool, None and str: a
+    model's, an optimizer's and a scheduler's state dicts, the RNG state and an epoch fit in one
+    file, and `load` gives every one of them back exactly. Only numeric and boolean arrays are
+    stored, so `load` never has to unpickle anything. Bad input (an object array, a set, a key
+    that is neither str nor int) is a TypeError naming the entry, raised before anything is
+    written. The file is written at `path` as given (NumPy's habit of appending `.npz` is not
+    followed).
     """
     if not isinstance(obj, Mapping):
         raise TypeError(
@@ -238,7 +242,9 @@ class _Reader:
             raise ValueError("its manifest does not describe a dict")
         expected = {MANIFEST, *(f"{index}.npy" for index in self.used)}
         if set(names) != expected:
-            raise ValueError(f"its entries {sorted(set(names) ^ expected)} do not match its manifest")
+            raise ValueError(
+                f"its entries {sorted(set(names) ^ expected)} do not match its manifest"
+            )
         return tree
 
     @staticmethod
@@ -313,7 +319,9 @@ class _Reader:
         try:
             info = self.archive.getinfo(name)
         except KeyError:
-            raise ValueError(f"its manifest names an entry {name!r} that it does not hold") from None
+            raise ValueError(
+                f"its manifest names an entry {name!r} that it does not hold"
+            ) from None
         if info.compress_type == zipfile.ZIP_STORED:
             consistent = info.file_size == info.compress_size
         else:
@@ -346,7 +354,10 @@ def _read_header(entry, name: str) -> tuple[tuple, bool, np.dtype]:
         version = np.lib.format.read_magic(entry)
     except ValueError:
         raise ValueError(f"its entry {name!r} is not a numeric .npy array") from None
-    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    readers = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }
     if version not in readers:
         raise ValueError(f"its entry {name!r} is a .npy of version {version}, not 1.0 or 2.0")
     shape, fortran, dtype = readers[version](entry)
@@ -372,4 +383,3 @@ def _read_into(entry, buffer: np.ndarray, label: str) -> None:
 def _expect(condition: bool, what: str, value) -> None:
     if not condition:
         raise ValueError(f"its manifest holds a malformed {what} {str(value)[:60]!r}")
-

@@ -161,7 +161,11 @@ def test_files_of_the_old_flat_layout_still_load(writer, tmp_path):
         ({"a": {("x", 1): 0}}, TypeError, r"entry \['a'\] has a key \('x', 1\) of type tuple"),
         ({True: 0}, TypeError, "key True of type bool"),
         ({None: 0}, TypeError, "key None of type NoneType"),
-        ({"a": [1, np.array([{}], dtype=object)]}, TypeError, r"entry \['a'\]\[1\] is not a numeric"),
+        (
+            {"a": [1, np.array([{}], dtype=object)]},
+            TypeError,
+            r"entry \['a'\]\[1\] is not a numeric",
+        ),
         ({"a": np.array(["text"])}, TypeError, r"entry \['a'\] is not a numeric array"),
         ({"a": {1, 2}}, TypeError, r"entry \['a'\] is a set"),
         ({"a": b"bytes"}, TypeError, r"entry \['a'\] is a bytes"),
@@ -192,7 +196,7 @@ def npy_bytes(array: np.ndarray) -> bytes:
 def absurd_npy() -> bytes:
     """A .npy whose header claims 10**15 float64s, followed by 8 bytes."""
     real = npy_bytes(np.zeros(1))
-    header = real[: -8].replace(b"(1,)", b"(1000000000000000,)")
+    header = real[:-8].replace(b"(1,)", b"(1000000000000000,)")
     length = len(header) - 10
     header = header[:8] + length.to_bytes(2, "little") + header[10:]
     return header + real[-8:]
