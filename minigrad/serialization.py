@@ -233,7 +233,7 @@ class _Reader:
     def read(self) -> dict:
         names = self.archive.namelist()
         if MANIFEST not in names:
-            return {self._flat_name(name): self._array(name, name) for name in names}
+            return {self._flat_name(name): self._array(name) for name in names}
         manifest = json.loads(self._entry_bytes(MANIFEST).decode("utf-8"))
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise ValueError(f"its manifest is not of format {FORMAT!r}")
@@ -303,7 +303,7 @@ class _Reader:
         _expect(isinstance(index, int) and not isinstance(index, bool), "array", index)
         _expect(index not in self.used, "array used twice", index)
         self.used.add(index)
-        return self._array(f"{index}.npy", f"#{index}")
+        return self._array(f"{index}.npy")
 
     def _decode_scalar(self, index) -> np.generic:
         array = self._decode_array(index)
@@ -332,7 +332,7 @@ class _Reader:
             )
         return info
 
-    def _array(self, name: str, label: str) -> np.ndarray:
+    def _array(self, name: str) -> np.ndarray:
         """Read one .npy entry without ever allocating more than the entry's real size."""
         info = self._checked_info(name)
         with self.archive.open(info) as entry:
@@ -341,11 +341,11 @@ class _Reader:
             declared, held = count * dtype.itemsize, info.file_size - entry.tell()
             if declared != held:
                 raise ValueError(
-                    f"its entry {label} declares {shape} of {dtype} ({declared} bytes) but holds "
+                    f"its entry {name!r} declares {shape} of {dtype} ({declared} bytes) but holds "
                     f"{held} bytes"
                 )
             flat = np.empty(count, dtype=dtype)
-            _read_into(entry, flat.view(np.uint8), label)
+            _read_into(entry, flat.view(np.uint8), name)
         return flat.reshape(shape[::-1]).T if fortran else flat.reshape(shape)
 
 
@@ -368,16 +368,16 @@ def _read_header(entry, name: str) -> tuple[tuple, bool, np.dtype]:
     return shape, fortran, dtype
 
 
-def _read_into(entry, buffer: np.ndarray, label: str) -> None:
+def _read_into(entry, buffer: np.ndarray, name: str) -> None:
     """Fill `buffer` from `entry`, which must end exactly there (so its checksum is verified)."""
     view, filled = memoryview(buffer), 0
     while filled < len(view):
         got = entry.readinto(view[filled:])
         if not got:
-            raise ValueError(f"its entry {label} is truncated")
+            raise ValueError(f"its entry {name!r} is truncated")
         filled += got
     if entry.read(1):
-        raise ValueError(f"its entry {label} has bytes after its array")
+        raise ValueError(f"its entry {name!r} has bytes after its array")
 
 
 def _expect(condition: bool, what: str, value) -> None:

@@ -428,6 +428,19 @@ def test_resume_without_a_checkpoint_exits_2_and_writes_nothing(tmp_path, capsys
     (out / "checkpoint.npz").write_bytes(b"not a checkpoint")
     assert main(["train", "--out", str(out), "--resume"]) == 2
     assert "checkpoint.npz is not a minigrad state dict" in capsys.readouterr().err
+    mg.save({"format": "minigrad-train-checkpoint/1", "epoch": 1}, out / "checkpoint.npz")
+    assert main(["train", "--out", str(out), "--resume"]) == 2
+    assert "is not a checkpoint of `minigrad train`" in capsys.readouterr().err
+
+
+def test_ctrl_c_before_training_began_writes_nothing(tmp_path, monkeypatch, capsys):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(data_sources, "load", interrupted)
+    assert main(["train", "--out", str(tmp_path / "run"), *TINY]) == 130
+    assert capsys.readouterr().err == "minigrad train: interrupted before training began\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_resume_takes_the_runs_options_and_refuses_changed_ones(tmp_path, capsys):
@@ -448,6 +461,10 @@ def test_a_run_folder_never_loads_the_model_files_of_two_runs(tmp_path, monkeypa
 
     out = tmp_path / "run"
     assert main(["train", "--out", str(out), *TINY]) == 0
+    first_weights, first_description = (
+        (out / "model.npz").read_bytes(),
+        (out / "model.json").read_text(),
+    )
     real_replace = os.replace
 
     def killed_before_the_weights(source, target):
@@ -459,7 +476,8 @@ def test_a_run_folder_never_loads_the_model_files_of_two_runs(tmp_path, monkeypa
     seed_4 = [*TINY[:-1], "4"]
     assert main(["train", "--out", str(out), *seed_4]) == 130
     monkeypatch.undo()
-    assert json.loads((out / "model.json").read_text())["test_accuracy"] is not None
+    assert (out / "model.npz").read_bytes() == first_weights  # the first run's weights
+    assert (out / "model.json").read_text() != first_description  # the second run's description
     with pytest.raises(ValueError, match="mixes files of two runs"):
         load_run(out)
     assert main(["train", "--out", str(out), "--resume"]) == 0  # finishes the second run

@@ -67,6 +67,10 @@ SCHEDULES = ("none", "step", "exponential", "cosine", "linear", "inverse_time")
 
 CHECKPOINT = "checkpoint.npz"
 CHECKPOINT_FORMAT = "minigrad-train-checkpoint/1"
+CHECKPOINT_KEYS = frozenset(
+    {"format", "run", "options", "architecture", "epoch", "seconds", "history"}
+    | {"model", "optimizer", "schedule", "rng"}
+)
 INTERRUPTED = 130  # the shell's status for a program stopped by SIGINT (128 + 2)
 # What a checkpoint records of the command line, and what --resume takes from it: every option
 # declared with option() in add_parser.
@@ -330,7 +334,11 @@ def run(args: argparse.Namespace) -> int:
     hidden = hidden_widths(args)
     data_sources.check_source(args.data, args.data_dir)
     check_writable(args.out)
-    training = start(args, hidden)
+    try:
+        training = start(args, hidden)
+    except KeyboardInterrupt:
+        print("minigrad train: interrupted before training began", file=sys.stderr)
+        return INTERRUPTED
     if checkpoint is not None:
         training.load_state_dict(checkpoint)
         print(f"resuming {args.out} after epoch {training.epoch} of {args.epochs}")
@@ -343,13 +351,19 @@ def run(args: argparse.Namespace) -> int:
     except RunFailed as error:
         print(f"minigrad train: error: {error}; {training.kept()}", file=sys.stderr)
         return 1
+    report(training, files, notes)
+    return 0
+
+
+def report(training: Training, files: list[str], notes: list[str]) -> None:
+    """The closing lines of a finished run."""
+    args = training.args
     test_accuracy = training.history["test_accuracy"][-1]
     print(f"test accuracy {test_accuracy:.4f} ({len(training.test_x)} held-out examples)")
     print(f"trained {args.epochs} epochs in {training.seconds:.1f} s")
     for note in notes:
         print(f"note: {note}")
     print(f"wrote {args.out}/: {' '.join(files)}")
-    return 0
 
 
 def read_checkpoint(args: argparse.Namespace) -> dict:
@@ -364,14 +378,21 @@ def read_checkpoint(args: argparse.Namespace) -> dict:
         checkpoint = mg.load(path)
     except ValueError as error:
         raise UsageError(f"--resume: {error}") from None
-    if checkpoint.get("format") != CHECKPOINT_FORMAT:
-        raise UsageError(f"--resume: {path} is not a checkpoint of `minigrad train`")
+    missing = CHECKPOINT_KEYS - set(checkpoint)
+    if checkpoint.get("format") != CHECKPOINT_FORMAT or missing:
+        raise UsageError(
+            f"--resume: {path} is not a checkpoint of `minigrad train` (format "
+            f"{checkpoint.get('format')!r}, missing {sorted(missing)})"
+        )
     adopt_options(args, checkpoint["options"])
     return checkpoint
 
 
 def adopt_options(args: argparse.Namespace, saved: dict) -> None:
     """Set the training options to the run's own; one typed again must have the same value."""
+    missing = set(TRAINING_OPTIONS) - set(saved)
+    if missing:
+        raise UsageError(f"--resume: the checkpoint does not record {sorted(missing)}")
     changed = [name for name in sorted(args.given) if getattr(args, name) != saved[name]]
     if changed:
         raise UsageError(
