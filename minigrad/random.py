@@ -6,6 +6,9 @@ generator returned by `generator()`, so `manual_seed(n)` makes a whole run repro
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
+
 import numpy as np
 
 _generator = np.random.default_rng()
@@ -23,3 +26,19 @@ def manual_seed(seed: int) -> np.random.Generator:
 def generator() -> np.random.Generator:
     """The engine RNG every random draw in minigrad goes through."""
     return _generator
+
+
+def get_state() -> dict:
+    """A copy of the engine RNG's state (plain ints and strings), to checkpoint with `mg.save`."""
+    return copy.deepcopy(_generator.bit_generator.state)
+
+
+def set_state(state: Mapping) -> None:
+    """Put the engine RNG back in a state from `get_state()`, so the draws that follow repeat.
+
+    The generator is changed in place, so code holding it (`generator()`) sees the new state.
+    """
+    try:
+        _generator.bit_generator.state = dict(state)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"not a state of the engine RNG: {error}") from None

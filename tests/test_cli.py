@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,6 +68,7 @@ def test_top_level_help_lists_every_subcommand(capsys):
                 "--batch-size",
                 "--epochs",
                 "--seed",
+                "--resume",
             ],
         ),
         ("graph", ["--expr", "--model", "--out"]),
@@ -227,14 +232,23 @@ def test_train_onto_an_existing_file_exits_2(tmp_path, capsys):
     assert "exists and is not a folder" in capsys.readouterr().err
 
 
-def test_train_failing_while_writing_leaves_nothing(tmp_path, monkeypatch):
+def test_train_failing_while_writing_the_run_keeps_only_its_checkpoint(
+    tmp_path, monkeypatch, capsys
+):
     def broken(digraph, path):
         raise OSError("disk full")
 
+    out = tmp_path / "run"
     monkeypatch.setattr(artifacts, "render_graph", broken)
-    with pytest.raises(OSError, match="disk full"):
-        main(["train", "--out", str(tmp_path / "run"), *TINY])
-    assert list(tmp_path.iterdir()) == []
+    assert main(["train", "--out", str(out), *TINY]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("minigrad train: error: cannot write the run")
+    assert "disk full; the checkpoint of epoch 3 of 3 is kept" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+    assert [p.name for p in out.iterdir()] == ["checkpoint.npz"]  # no staging folder, no model
+    monkeypatch.undo()
+    assert main(["train", "--out", str(out), "--resume", "--quiet"]) == 0
+    assert load_run(out)[1]["hidden"] == [16]
 
 
 def test_train_on_moons_with_momentum_and_a_schedule(tmp_path, capsys):
@@ -293,6 +307,184 @@ def test_train_on_an_incomplete_mnist_folder_exits_2(tmp_path, capsys):
     assert main(args) == 2
     assert "cannot read MNIST" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist"]
+
+
+# ---- checkpoints, resume, and run folders that never mix two runs ------------------------------
+
+# Adam (per-parameter state), a cosine schedule (scheduler state) and dropout (the engine RNG)
+EPOCHS = 10  # enough that a signal sent after the first checkpoint lands before the last
+RESUMABLE = ["--epochs", str(EPOCHS), "--hidden", "16", "--batch-size", "8", "--dropout", "0.2"]
+RESUMABLE += ["--optimizer", "adam", "--schedule", "cosine", "--seed", "5", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The run folder of RESUMABLE trained in one go."""
+    out = tmp_path_factory.mktemp("uninterrupted") / "run"
+    assert main(["train", "--out", str(out), *RESUMABLE]) == 0
+    return out
+
+
+def assert_same_run(out, reference) -> None:
+    """Bitwise the same weights, and the same per-epoch numbers."""
+    weights, expected = mg.load(out / "model.npz"), mg.load(reference / "model.npz")
+    assert list(weights) == list(expected)
+    for name in expected:
+        assert weights[name].dtype == expected[name].dtype
+        assert np.array_equal(weights[name], expected[name]), name
+    history = json.loads((out / "history.json").read_text())
+    history.pop("seconds")
+    reference_history = json.loads((reference / "history.json").read_text())
+    reference_history.pop("seconds")
+    assert history == reference_history
+
+
+def start_training(out, options) -> subprocess.Popen:
+    """`minigrad train` in a process of its own, returned once its first checkpoint exists."""
+    root = Path(mg.__file__).resolve().parent.parent
+    process = subprocess.Popen(
+        [sys.executable, "-m", "minigrad", "train", "--out", str(out), *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoint.npz").exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"no checkpoint appeared: {process.communicate()}")
+        time.sleep(0.002)
+    return process
+
+
+def interrupted_epoch(out) -> int:
+    """The epoch of the checkpoint a stopped run left; it must be before the last one."""
+    epoch = mg.load(out / "checkpoint.npz")["epoch"]
+    assert 1 <= epoch < EPOCHS, f"the run was stopped after epoch {epoch}, not during training"
+    assert not (out / "model.npz").exists()
+    return epoch
+
+
+def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_weights(tmp_path, uninterrupted):
+    out = tmp_path / "run"
+    process = start_training(out, RESUMABLE)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    epoch = interrupted_epoch(out)
+    assert main(["train", "--out", str(out), "--resume"]) == 0
+    assert_same_run(out, uninterrupted)
+    assert mg.load(out / "checkpoint.npz")["epoch"] == EPOCHS > epoch
+
+
+def test_ctrl_c_stops_with_one_line_exit_130_and_keeps_the_checkpoint(tmp_path, uninterrupted):
+    out = tmp_path / "run"
+    process = start_training(out, RESUMABLE)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    epoch = interrupted_epoch(out)
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(
+        f"minigrad train: interrupted; the checkpoint of epoch {epoch} of {EPOCHS}"
+    )
+    assert f"minigrad train --out {out} --resume" in err
+    assert main(["train", "--out", str(out), "--resume", "--quiet"]) == 0
+    assert_same_run(out, uninterrupted)
+
+
+def test_a_full_disk_while_checkpointing_keeps_the_last_good_checkpoint(
+    tmp_path, monkeypatch, capsys
+):
+    out = tmp_path / "run"
+    write_array = np.lib.format.write_array
+
+    def full_after_the_first_checkpoint(stream, array, *args, **kwargs):
+        if (out / "checkpoint.npz").exists():
+            stream.write(b"\0" * 64)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        write_array(stream, array, *args, **kwargs)
+
+    monkeypatch.setattr(np.lib.format, "write_array", full_after_the_first_checkpoint)
+    assert main(["train", "--out", str(out), *TINY]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"minigrad train: error: cannot write {out / 'checkpoint.npz'}: ")
+    assert "No space left on device; the checkpoint of epoch 1 of 3 is kept" in err
+    monkeypatch.undo()
+    assert [p.name for p in out.iterdir()] == ["checkpoint.npz"]  # no temporary file left
+    assert mg.load(out / "checkpoint.npz")["epoch"] == 1
+    assert main(["train", "--out", str(out), "--resume"]) == 0
+
+
+def test_resume_without_a_checkpoint_exits_2_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--resume", *TINY]) == 2
+    err = capsys.readouterr().err
+    assert f"minigrad train: error: --resume: there is no {out / 'checkpoint.npz'}" in err
+    assert list(tmp_path.iterdir()) == []
+    out.mkdir()
+    (out / "checkpoint.npz").write_bytes(b"not a checkpoint")
+    assert main(["train", "--out", str(out), "--resume"]) == 2
+    assert "checkpoint.npz is not a minigrad state dict" in capsys.readouterr().err
+    mg.save({"format": "minigrad-train-checkpoint/1", "epoch": 1}, out / "checkpoint.npz")
+    assert main(["train", "--out", str(out), "--resume"]) == 2
+    assert "is not a checkpoint of `minigrad train`" in capsys.readouterr().err
+
+
+def test_ctrl_c_before_training_began_writes_nothing(tmp_path, monkeypatch, capsys):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(data_sources, "load", interrupted)
+    assert main(["train", "--out", str(tmp_path / "run"), *TINY]) == 130
+    assert capsys.readouterr().err == "minigrad train: interrupted before training began\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_takes_the_runs_options_and_refuses_changed_ones(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), *TINY]) == 0
+    before = mg.load(out / "model.npz")
+    changed = ["train", "--out", str(out), "--resume", "--epochs", "4", "--hidden", "16"]
+    assert main(changed) == 2
+    err = capsys.readouterr().err
+    assert "this command changes --epochs (from 3 to 4)" in err and "--hidden" not in err
+    assert main(["train", "--out", str(out), "--resume", *TINY]) == 0  # the same options agree
+    after = mg.load(out / "model.npz")
+    assert all(np.array_equal(before[name], after[name]) for name in before)
+
+
+def test_a_run_folder_never_loads_the_model_files_of_two_runs(tmp_path, monkeypatch, capsys):
+    from minigrad.cli import common
+
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), *TINY]) == 0
+    first_weights, first_description = (
+        (out / "model.npz").read_bytes(),
+        (out / "model.json").read_text(),
+    )
+    real_replace = os.replace
+
+    def killed_before_the_weights(source, target):
+        if Path(target) == out / "model.npz":
+            raise KeyboardInterrupt  # the second run is stopped between its files' renames
+        real_replace(source, target)
+
+    monkeypatch.setattr(common.os, "replace", killed_before_the_weights)
+    seed_4 = [*TINY[:-1], "4"]
+    assert main(["train", "--out", str(out), *seed_4]) == 130
+    monkeypatch.undo()
+    assert (out / "model.npz").read_bytes() == first_weights  # the first run's weights
+    assert (out / "model.json").read_text() != first_description  # the second run's description
+    with pytest.raises(ValueError, match="mixes files of two runs"):
+        load_run(out)
+    assert main(["train", "--out", str(out), "--resume"]) == 0  # finishes the second run
+    model, _ = load_run(out)
+    mg.save(mg.nn.Linear(64, 16).state_dict(), out / "model.npz")  # a file copied in
+    with pytest.raises(ValueError, match="is not the model.npz that .*model.json describes"):
+        load_run(out)
 
 
 # ---- trace -------------------------------------------------------------------------------------

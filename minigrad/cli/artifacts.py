@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
+
+from ..serialization import atomic_write
 
 GRAPH_FORMATS = ("svg", "png", "pdf", "dot")
 
@@ -31,7 +31,8 @@ def plot_curves(history: dict, path: Path) -> str | None:
     accuracy_axes.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     accuracy_axes.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    with atomic_write(path) as stream:
+        figure.savefig(stream, format="png", dpi=110)
     plt.close(figure)
     return None
 
@@ -42,29 +43,19 @@ def render_graph(digraph, path: Path) -> tuple[Path, str | None]:
     import graphviz
 
     fmt = path.suffix.lstrip(".").lower()
+    target, note = path, None
     if fmt == "dot":
-        write_atomically(path, digraph.source.encode())
-        return path, None
-    try:
-        picture = digraph.pipe(format=fmt)
-    except graphviz.ExecutableNotFound:
-        source = path.with_suffix(".dot")
-        write_atomically(source, digraph.source.encode())
-        return source, (
-            f"the Graphviz `dot` program is not installed, so {path.name} was not drawn; wrote the "
-            f"DOT source to {source.name} (render it with `dot -T{fmt} {source.name}`)"
-        )
-    write_atomically(path, picture)
-    return path, None
-
-
-def write_atomically(path: Path, content: bytes) -> None:
-    """Write `content` to a temporary file beside `path`, then rename it into place."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        content = digraph.source.encode()
+    else:
+        try:
+            content = digraph.pipe(format=fmt)
+        except graphviz.ExecutableNotFound:
+            target, content = path.with_suffix(".dot"), digraph.source.encode()
+            note = (
+                f"the Graphviz `dot` program is not installed, so {path.name} was not drawn; "
+                f"wrote the DOT source to {target.name} (render it with `dot -T{fmt} "
+                f"{target.name}`)"
+            )
+    with atomic_write(target) as stream:
+        stream.write(content)
+    return target, note

@@ -9,6 +9,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..serialization import fsync_directory
+
 
 class UsageError(Exception):
     """Bad input from the command line: reported on stderr, exit status 2, nothing written."""
@@ -46,6 +48,15 @@ def int_list(text: str) -> list[int]:
     return [positive_int(part) for part in parts]
 
 
+class StoreGiven(argparse.Action):
+    """Store an option's value and add its name to `args.given`, so a command can tell an option
+    typed on the command line from one left at its default."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.given = frozenset({*getattr(namespace, "given", ()), self.dest})
+
+
 def _parse(kind, text: str, what: str):
     try:
         return kind(text)
@@ -54,11 +65,13 @@ def _parse(kind, text: str, what: str):
 
 
 class OutputFolder:
-    """A folder whose files appear all together or not at all.
+    """A folder whose new files appear only once all of them are written.
 
-    Files are written into a hidden staging folder beside the target; `commit()` moves them into
-    place. If anything fails first, the staging folder is removed, so a failed run never leaves a
-    half-written result behind.
+    Files are written into a hidden staging folder beside the target; `commit()` renames them into
+    place, one atomic rename each. If anything fails first, the staging folder is removed, so a
+    failed command never leaves a half-written file behind. A crash during the renames can leave
+    some files new and some old: files that must match say which other file they belong to (as
+    `model.json` records the digest of its `model.npz`).
     """
 
     def __init__(self, target: str | os.PathLike):
@@ -74,6 +87,7 @@ class OutputFolder:
             self.target.mkdir(parents=True, exist_ok=True)
             for item in sorted(self.staging.iterdir()):
                 os.replace(item, self.target / item.name)
+            fsync_directory(self.target)
         finally:
             self.discard()
         return self.target

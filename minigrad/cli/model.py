@@ -1,12 +1,16 @@
 """The MLP that `minigrad train` builds, saves and rebuilds.
 
 A run folder holds `model.npz` (the state dict, written by `mg.save`) and `model.json` (the
-architecture and the feature standardisation), which is all `load_run` needs to rebuild the
-network and classify new inputs exactly as at the end of training.
+architecture, the feature standardisation, and the SHA-256 of the `model.npz` it describes), which
+is all `load_run` needs to rebuild the network and classify new inputs exactly as at the end of
+training. The digest makes the two files one unit: `load_run` refuses a `model.npz` that is not the
+one its `model.json` was written with (a run interrupted between its two files, or a file copied
+in from another run) instead of combining them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -14,6 +18,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.serialization import atomic_write
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -24,7 +29,7 @@ ACTIVATIONS = {
 }
 
 INITS = ("default", "kaiming", "xavier", "lecun", "normal")
-ARCHITECTURE_FORMAT = "minigrad-mlp/1"
+ARCHITECTURE_FORMAT = "minigrad-mlp/2"
 
 
 def build_mlp(architecture: dict) -> nn.Sequential:
@@ -91,15 +96,31 @@ def accuracy(model: nn.Module, features: np.ndarray, labels: np.ndarray) -> floa
     return float(np.mean(predict(model, features) == labels))
 
 
-def write_architecture(path: Path, architecture: dict) -> None:
-    path.write_text(json.dumps(architecture, indent=2) + "\n", encoding="utf-8")
+def write_model(folder: Path, model: nn.Module, architecture: dict) -> None:
+    """Write `model.npz` (the state dict) and then `model.json` (the architecture and the
+    digest of that `model.npz`) into `folder`, each atomically."""
+    weights = folder / "model.npz"
+    mg.save(model.state_dict(), weights)
+    described = {**architecture, "weights_sha256": _sha256(weights)}
+    with atomic_write(folder / "model.json") as stream:
+        stream.write((json.dumps(described, indent=2) + "\n").encode("utf-8"))
+
+
+def _sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, in hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load_run(folder: str | Path) -> tuple[nn.Sequential, dict]:
     """Rebuild a trained model from a run folder: (model in eval mode, architecture dict).
 
     The architecture's `mean` and `std` standardise raw features the way training did:
-    `predict(model, standardize(x, mean, std))`.
+    `predict(model, standardize(x, mean, std))`. A `model.npz` that is not the one `model.json`
+    was written with raises ValueError: the folder mixes two runs.
     """
     folder = Path(folder)
     architecture = json.loads((folder / "model.json").read_text(encoding="utf-8"))
@@ -108,8 +129,15 @@ def load_run(folder: str | Path) -> tuple[nn.Sequential, dict]:
             f"{folder / 'model.json'} is not a minigrad MLP description "
             f"(format {architecture.get('format')!r}, expected {ARCHITECTURE_FORMAT!r})"
         )
+    weights = folder / "model.npz"
+    if _sha256(weights) != architecture.get("weights_sha256"):
+        raise ValueError(
+            f"{weights} is not the model.npz that {folder / 'model.json'} describes: the folder "
+            "mixes files of two runs (a run stopped while writing them, or a file copied in); "
+            "train again, or finish the run with `minigrad train --out FOLDER --resume`"
+        )
     model = build_mlp(architecture)
-    model.load_state_dict(mg.load(folder / "model.npz"))
+    model.load_state_dict(mg.load(weights))
     model.eval()
     architecture["mean"] = np.asarray(architecture["mean"])
     architecture["std"] = np.asarray(architecture["std"])

@@ -2,17 +2,26 @@
 
 The loop is the one of lecture 002_aa120863d57339f7.txt, slide 'Mini-batch Gradient Descent':
 for each epoch, shuffle, cut into minibatches, and for each batch run the model, the loss, the
-gradients and the update. The run folder receives the model (`model.npz` + `model.json`), the
-per-epoch numbers (`history.json`), their plot (`curves.png`) and the graph of one training step
-(`graph.svg`), all at once at the end: a failed run leaves nothing behind.
+gradients and the update.
+
+After every epoch the run folder receives `checkpoint.npz` (model, optimizer, schedule, engine RNG
+state, epoch, history and the run's options), replaced atomically, so `--resume` continues a run
+that was killed or interrupted and ends with exactly the weights of an uninterrupted run. At the
+end the folder receives the model (`model.npz` + `model.json`, which records the digest of its
+`model.npz`), the per-epoch numbers (`history.json`), their plot (`curves.png`) and the graph of
+one training step (`graph.svg`), written into a staging folder first. Ctrl-C and a failed write
+stop with one line on stderr and keep the last checkpoint.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -20,9 +29,12 @@ import minigrad as mg
 from minigrad import nn, optim
 from minigrad.data import DataLoader, TensorDataset
 
+from minigrad.serialization import atomic_write
+
 from . import artifacts, data_sources
 from .common import (
     OutputFolder,
+    StoreGiven,
     UsageError,
     check_writable,
     int_list,
@@ -38,7 +50,7 @@ from .model import (
     build_mlp,
     feature_scaling,
     standardize,
-    write_architecture,
+    write_model,
 )
 
 OPTIMIZERS = {
@@ -53,6 +65,33 @@ OPTIMIZERS = {
 
 SCHEDULES = ("none", "step", "exponential", "cosine", "linear", "inverse_time")
 
+CHECKPOINT = "checkpoint.npz"
+CHECKPOINT_FORMAT = "minigrad-train-checkpoint/1"
+CHECKPOINT_KEYS = frozenset(
+    {"format", "run", "options", "architecture", "epoch", "seconds", "history"}
+    | {"model", "optimizer", "schedule", "rng"}
+)
+INTERRUPTED = 130  # the shell's status for a program stopped by SIGINT (128 + 2)
+# What a checkpoint records of the command line, and what --resume takes from it: every option
+# declared with option() in add_parser.
+TRAINING_OPTIONS = (
+    "data",
+    "data_dir",
+    "train_size",
+    "hidden",
+    "layers",
+    "width",
+    "activation",
+    "init",
+    "dropout",
+    "optimizer",
+    "lr",
+    "schedule",
+    "batch_size",
+    "epochs",
+    "seed",
+)
+
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -60,31 +99,48 @@ def add_parser(subparsers) -> None:
         help="train an MLP classifier (default: the embedded 8x8 digits) and save the run",
         description="Train a multilayer perceptron with minibatch gradient descent, show a "
         "progress bar with loss and accuracy, print the held-out test accuracy, and write "
-        "model.npz, model.json, history.json, curves.png and graph.svg into --out.",
+        "model.npz, model.json, history.json, curves.png and graph.svg into --out. After every "
+        "epoch --out gets checkpoint.npz, from which --resume continues a killed or interrupted "
+        "run (Ctrl-C stops with exit status 130 and keeps it).",
     )
     add = parser.add_argument
     add("--out", default="runs/train", help="run folder to write (default: runs/train)")
-    add("--data", choices=data_sources.SOURCES, default="digits", help="data set (default digits)")
-    add("--data-dir", help="folder with the MNIST IDX files (needed by --data mnist)")
-    add("--train-size", type=positive_int, help="use only the first N training examples")
-    add("--hidden", type=int_list, help="hidden widths, comma-separated (default 128,64)")
-    add("--layers", type=positive_int, help="number of hidden layers (default 2 with --width)")
-    add("--width", type=positive_int, help="width of each hidden layer (default 64 with --layers)")
-    add("--activation", choices=tuple(ACTIVATIONS), default="relu", help="default relu")
     add(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its checkpoint.npz, with the options it was "
+        "started with (options given again must agree); it ends with the weights an "
+        "uninterrupted run would have",
+    )
+    add("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+
+    def option(*names, **settings):
+        """A training option: stored in the checkpoint, and taken from it by --resume."""
+        add(*names, action=StoreGiven, **settings)
+
+    option("--data", choices=data_sources.SOURCES, default="digits", help="data set (digits)")
+    option("--data-dir", help="folder with the MNIST IDX files (needed by --data mnist)")
+    option("--train-size", type=positive_int, help="use only the first N training examples")
+    option("--hidden", type=int_list, help="hidden widths, comma-separated (default 128,64)")
+    option("--layers", type=positive_int, help="number of hidden layers (default 2 with --width)")
+    option(
+        "--width", type=positive_int, help="width of each hidden layer (default 64 with --layers)"
+    )
+    option("--activation", choices=tuple(ACTIVATIONS), default="relu", help="default relu")
+    option(
         "--init",
         choices=INITS,
         default="default",
         help="weight init (default: the layer's Kaiming)",
     )
-    add("--dropout", type=probability, default=0.0, help="dropout rate p in [0, 1) (default 0)")
-    add("--optimizer", choices=tuple(OPTIMIZERS), default="adam", help="default adam")
-    add("--lr", type=non_negative_float, help="learning rate (default depends on --optimizer)")
-    add("--schedule", choices=SCHEDULES, default="cosine", help="lr schedule per epoch (cosine)")
-    add("--batch-size", type=positive_int, default=32, help="minibatch size (default 32)")
-    add("--epochs", type=positive_int, default=40, help="passes over the data (default 40)")
-    add("--seed", type=int, default=0, help="seed of the engine RNG: split, init, shuffling")
-    add("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    option("--dropout", type=probability, default=0.0, help="dropout rate p in [0, 1) (default 0)")
+    option("--optimizer", choices=tuple(OPTIMIZERS), default="adam", help="default adam")
+    option("--lr", type=non_negative_float, help="learning rate (default depends on --optimizer)")
+    option("--schedule", choices=SCHEDULES, default="cosine", help="lr schedule per epoch (cosine)")
+    option("--batch-size", type=positive_int, default=32, help="minibatch size (default 32)")
+    option("--epochs", type=positive_int, default=40, help="passes over the data (default 40)")
+    option("--seed", type=int, default=0, help="seed of the engine RNG: split, init, shuffling")
+    parser.set_defaults(given=frozenset())
     parser.set_defaults(run=run)
 
 
@@ -119,13 +175,15 @@ def make_schedule(name: str, optimizer, epochs: int):
 class Progress:
     """A tqdm bar over epochs when tqdm is installed, else one plain line per epoch."""
 
-    def __init__(self, epochs: int, quiet: bool):
+    def __init__(self, epochs: int, quiet: bool, done: int = 0):
         self.epochs, self.quiet, self.bar = epochs, quiet, None
         if not quiet:
             try:
                 from tqdm import tqdm
 
-                self.bar = tqdm(total=epochs, unit="epoch", desc="training", file=sys.stderr)
+                self.bar = tqdm(
+                    total=epochs, initial=done, unit="epoch", desc="training", file=sys.stderr
+                )
             except ImportError:
                 self.bar = None
 
@@ -176,11 +234,182 @@ def step_graph(model, features: np.ndarray, labels: np.ndarray):
     return digraph
 
 
+class RunFailed(Exception):
+    """A write that failed during a run: reported in one line on stderr, exit status 1."""
+
+
+@dataclass
+class Training:
+    """A run in progress: what its epochs change, and what a checkpoint saves and restores."""
+
+    args: argparse.Namespace
+    architecture: dict
+    model: nn.Module
+    optimizer: optim.Optimizer
+    schedule: optim.lr_scheduler.LRScheduler | None
+    loader: DataLoader
+    split: data_sources.Split  # the raw features and the labels
+    train_x: np.ndarray  # the standardised features
+    test_x: np.ndarray
+    epoch: int = 0  # epochs done
+    seconds: float = 0.0  # time spent training, over every session of the run
+    history: dict = field(
+        default_factory=lambda: {"loss": [], "train_accuracy": [], "test_accuracy": [], "lr": []}
+    )
+    # Names the run in its checkpoints (not drawn from the engine RNG, so it changes no number).
+    run_id: str = field(default_factory=lambda: secrets.token_hex(8))
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return Path(self.args.out) / CHECKPOINT
+
+    def state_dict(self) -> dict:
+        """The checkpoint: everything needed to go on exactly where this epoch ended."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "run": self.run_id,
+            "options": {name: getattr(self.args, name) for name in TRAINING_OPTIONS},
+            "architecture": self.architecture,
+            "epoch": self.epoch,
+            "seconds": self.seconds,
+            "history": self.history,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": None if self.schedule is None else self.schedule.state_dict(),
+            "rng": mg.random.get_state(),
+        }
+
+    def load_state_dict(self, checkpoint: dict) -> None:
+        """Continue from `checkpoint`, refusing one whose data or model differ from this run's."""
+        if checkpoint["architecture"] != self.architecture:
+            raise UsageError(
+                f"--resume: {self.checkpoint_path} was trained on other data or another model "
+                "than this command builds (the data files changed?)"
+            )
+        self.model.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        if self.schedule is not None:
+            self.schedule.load_state_dict(checkpoint["schedule"])
+        mg.random.set_state(checkpoint["rng"])
+        self.history = checkpoint["history"]
+        self.epoch = checkpoint["epoch"]
+        self.seconds = checkpoint["seconds"]
+        self.run_id = checkpoint["run"]
+
+    def save_checkpoint(self) -> None:
+        """Replace the run folder's checkpoint with this epoch's (atomically)."""
+        path = self.checkpoint_path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            mg.save(self.state_dict(), path)
+        except OSError as error:
+            raise RunFailed(f"cannot write {path}: {reason(error)}") from error
+
+    def kept(self) -> str:
+        """What is left to continue from, for the one-line message of a stopped run."""
+        epoch = self.checkpointed_epoch()
+        if epoch is None:
+            return "no checkpoint was written"
+        return (
+            f"the checkpoint of epoch {epoch} of {self.args.epochs} is kept in "
+            f"{self.checkpoint_path}; continue with `minigrad train --out {self.args.out} --resume`"
+        )
+
+    def checkpointed_epoch(self) -> int | None:
+        """The epoch of the checkpoint on disk if this run wrote it, else None. Read back from the
+        file, since a stop may come at any point of a write, even after its rename."""
+        try:
+            checkpoint = mg.load(self.checkpoint_path)
+        except (OSError, ValueError):
+            return None
+        return checkpoint["epoch"] if checkpoint.get("run") == self.run_id else None
+
+
+def reason(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
 def run(args: argparse.Namespace) -> int:
+    checkpoint = read_checkpoint(args) if args.resume else None
     hidden = hidden_widths(args)
     data_sources.check_source(args.data, args.data_dir)
     check_writable(args.out)
+    try:
+        training = start(args, hidden)
+    except KeyboardInterrupt:
+        print("minigrad train: interrupted before training began", file=sys.stderr)
+        return INTERRUPTED
+    if checkpoint is not None:
+        training.load_state_dict(checkpoint)
+        print(f"resuming {args.out} after epoch {training.epoch} of {args.epochs}")
+    try:
+        train(training)
+        files, notes = write_run(training)
+    except KeyboardInterrupt:
+        print(f"minigrad train: interrupted; {training.kept()}", file=sys.stderr)
+        return INTERRUPTED
+    except RunFailed as error:
+        print(f"minigrad train: error: {error}; {training.kept()}", file=sys.stderr)
+        return 1
+    report(training, files, notes)
+    return 0
 
+
+def report(training: Training, files: list[str], notes: list[str]) -> None:
+    """The closing lines of a finished run."""
+    args = training.args
+    test_accuracy = training.history["test_accuracy"][-1]
+    print(f"test accuracy {test_accuracy:.4f} ({len(training.test_x)} held-out examples)")
+    print(f"trained {args.epochs} epochs in {training.seconds:.1f} s")
+    for note in notes:
+        print(f"note: {note}")
+    print(f"wrote {args.out}/: {' '.join(files)}")
+
+
+def read_checkpoint(args: argparse.Namespace) -> dict:
+    """The checkpoint `--resume` continues from; its options replace the command line's."""
+    path = Path(args.out) / CHECKPOINT
+    if not path.is_file():
+        raise UsageError(
+            f"--resume: there is no {path} to continue from (a run writes it after each epoch); "
+            "leave out --resume to start a new run"
+        )
+    try:
+        checkpoint = mg.load(path)
+    except ValueError as error:
+        raise UsageError(f"--resume: {error}") from None
+    missing = CHECKPOINT_KEYS - set(checkpoint)
+    if checkpoint.get("format") != CHECKPOINT_FORMAT or missing:
+        raise UsageError(
+            f"--resume: {path} is not a checkpoint of `minigrad train` (format "
+            f"{checkpoint.get('format')!r}, missing {sorted(missing)})"
+        )
+    adopt_options(args, checkpoint["options"])
+    return checkpoint
+
+
+def adopt_options(args: argparse.Namespace, saved: dict) -> None:
+    """Set the training options to the run's own; one typed again must have the same value."""
+    missing = set(TRAINING_OPTIONS) - set(saved)
+    if missing:
+        raise UsageError(f"--resume: the checkpoint does not record {sorted(missing)}")
+    changed = [name for name in sorted(args.given) if getattr(args, name) != saved[name]]
+    if changed:
+        raise UsageError(
+            "--resume continues the run with the options it was started with; this command "
+            "changes "
+            + ", ".join(
+                f"--{name.replace('_', '-')} (from {saved[name]!r} to {getattr(args, name)!r})"
+                for name in changed
+            )
+        )
+    for name in TRAINING_OPTIONS:
+        setattr(args, name, saved[name])
+
+
+def start(args: argparse.Namespace, hidden: list[int]) -> Training:
+    """Seed the engine RNG, load and split the data, and build the model, optimizer, schedule
+    and loader: the state at epoch 0, which a checkpoint then overwrites."""
     mg.manual_seed(args.seed)
     split = data_sources.load(args.data, args.data_dir, args.train_size)
     mean, std = feature_scaling(split.train_x)
@@ -201,7 +430,6 @@ def run(args: argparse.Namespace) -> int:
     default_lr, make_optimizer = OPTIMIZERS[args.optimizer]
     lr = default_lr if args.lr is None else args.lr
     optimizer = make_optimizer(model.parameters(), lr)
-    schedule = make_schedule(args.schedule, optimizer, args.epochs)
     loader = DataLoader(
         TensorDataset(mg.tensor(train_x), mg.tensor(split.train_y)),
         batch_size=args.batch_size,
@@ -212,35 +440,31 @@ def run(args: argparse.Namespace) -> int:
         f"{train_x.shape[1]} features, {split.classes} classes"
     )
     print(f"model {model_summary(architecture)}; optimizer {args.optimizer} lr {lr:g}")
+    schedule = make_schedule(args.schedule, optimizer, args.epochs)
+    return Training(args, architecture, model, optimizer, schedule, loader, split, train_x, test_x)
 
-    history = {"loss": [], "train_accuracy": [], "test_accuracy": [], "lr": []}
-    progress = Progress(args.epochs, args.quiet)
-    started = time.perf_counter()
+
+def train(training: Training) -> None:
+    """The remaining epochs, each followed by its checkpoint."""
+    args, history = training.args, training.history
+    progress = Progress(args.epochs, args.quiet, done=training.epoch)
     try:
-        for epoch in range(1, args.epochs + 1):
-            history["lr"].append(optimizer.param_groups[0]["lr"])
-            loss, train_acc = train_epoch(model, loader, optimizer)
-            test_acc = accuracy(model, test_x, split.test_y)
+        for epoch in range(training.epoch + 1, args.epochs + 1):
+            started = time.perf_counter()
+            history["lr"].append(training.optimizer.param_groups[0]["lr"])
+            loss, train_acc = train_epoch(training.model, training.loader, training.optimizer)
+            test_acc = accuracy(training.model, training.test_x, training.split.test_y)
             history["loss"].append(loss)
             history["train_accuracy"].append(train_acc)
             history["test_accuracy"].append(test_acc)
+            if training.schedule is not None:
+                training.schedule.step()
+            training.epoch = epoch
+            training.seconds += time.perf_counter() - started
+            training.save_checkpoint()
             progress.update(epoch, loss, train_acc, test_acc)
-            if schedule is not None:
-                schedule.step()
     finally:
         progress.close()
-    seconds = time.perf_counter() - started
-    test_accuracy = history["test_accuracy"][-1]
-    architecture["test_accuracy"] = test_accuracy
-    history["seconds"] = seconds
-
-    files, notes = write_run(args.out, model, architecture, history, train_x, split.train_y)
-    print(f"test accuracy {test_accuracy:.4f} ({len(test_x)} held-out examples)")
-    print(f"trained {args.epochs} epochs in {seconds:.1f} s")
-    for note in notes:
-        print(f"note: {note}")
-    print(f"wrote {args.out}/: {' '.join(files)}")
-    return 0
 
 
 def model_summary(architecture: dict) -> str:
@@ -249,22 +473,24 @@ def model_summary(architecture: dict) -> str:
     return text + (f" dropout {architecture['dropout']}" if architecture["dropout"] else "")
 
 
-def write_run(out: str, model, architecture: dict, history: dict, train_x, train_y) -> tuple:
-    """Write every file of the run into a staging folder, then move them into `out` together.
+def write_run(training: Training) -> tuple[list[str], list[str]]:
+    """Write the run's files into a staging folder, then rename them into the run folder.
 
     Returns (names of the files written, notes about pictures that could not be drawn)."""
+    out, split = training.args.out, training.split
+    architecture = {**training.architecture, "test_accuracy": training.history["test_accuracy"][-1]}
+    history = {**training.history, "seconds": training.seconds}
     notes = []
-    with OutputFolder(out) as folder:
-        mg.save(model.state_dict(), folder.path("model.npz"))
-        write_architecture(folder.path("model.json"), architecture)
-        folder.path("history.json").write_text(json.dumps(history, indent=2) + "\n")
-        note = artifacts.plot_curves(history, folder.path("curves.png"))
-        if note:
-            notes.append(note)
-        digraph = step_graph(model, train_x, train_y)
-        _, note = artifacts.render_graph(digraph, folder.path("graph.svg"))
-        if note:
-            notes.append(note)
-        files = sorted(path.name for path in folder.staging.iterdir())
-        folder.commit()
-    return files, notes
+    try:
+        with OutputFolder(out) as folder:
+            write_model(folder.staging, training.model, architecture)
+            with atomic_write(folder.path("history.json")) as stream:
+                stream.write((json.dumps(history, indent=2) + "\n").encode("utf-8"))
+            notes.append(artifacts.plot_curves(history, folder.path("curves.png")))
+            digraph = step_graph(training.model, training.train_x, split.train_y)
+            notes.append(artifacts.render_graph(digraph, folder.path("graph.svg"))[1])
+            files = sorted(path.name for path in folder.staging.iterdir())
+            folder.commit()
+    except OSError as error:
+        raise RunFailed(f"cannot write the run into {out}: {reason(error)}") from error
+    return files, [note for note in notes if note]
