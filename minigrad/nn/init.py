@@ -78,6 +78,7 @@ def _fill(tensor: Tensor, values) -> Tensor:
         raise TypeError(f"initialization needs a floating-point tensor, got dtype {tensor.dtype}")
     # Writing into the existing buffer keeps the tensor's dtype (draws come as float64).
     tensor.data[...] = values
+    tensor._bump_version()  # changed in place: a graph that saved it must not backward
     return tensor
 
 

@@ -187,7 +187,9 @@ class Module:
                 f"error loading the state dict into {type(self).__name__}: " + "; ".join(problems)
             )
         for name, value in values.items():
-            own[name].data[...] = value
+            tensor = own[name]
+            tensor.data[...] = value
+            tensor._bump_version()  # changed in place: a graph that saved it must not backward
         return IncompatibleKeys(missing, unexpected)
 
     # ---- display -------------------------------------------------------------------------------
