@@ -37,9 +37,11 @@ _watchers: tuple = ()
 
 class _GradModeState(threading.local):
     """Grad mode, one per thread as in PyTorch: a `no_grad` scope in one thread leaves every
-    other thread recording. A new thread starts with recording on (the class default)."""
+    other thread recording. Each thread starts with recording on (`__init__` runs once per
+    thread, and keeping the flag in the thread's own dict halves the cost of reading it)."""
 
-    enabled = True
+    def __init__(self) -> None:
+        self.enabled = True
 
 
 grad_mode = _GradModeState()
@@ -113,29 +115,38 @@ class Node:
         "out_version",
     )
 
-    def __init__(self, op, first, second, others, needs, saved, out, params, shape, dtype):
+    def __init__(self, op, parents: tuple, needs: tuple, saved, saved_from: tuple, out, params):
+        """Record that `op` ran: its inputs' `parents` (per input its Node, the leaf Tensor
+        requiring grad, or None for a constant; `needs` says which are not None), what its VJP
+        reads (`saved`, and `out` when `op.saves_output`), and its non-tensor `params`.
+
+        `saved_from` names the Tensors whose very arrays `saved` holds: the node notes their
+        versions, so that backward refuses to run on a buffer changed in place since
+        (`check_saved`).
+        """
         self.op = op
-        # Per input: its Node, the leaf Tensor requiring grad, or None (a constant). `second` is
-        # NO_INPUT for an op of one input, `others` a tuple only for an op of three or more.
-        self.first = first
-        self.second = second
-        self.others = others
-        self.needs = needs  # per input: whether its gradient is wanted (its parent is not None)
+        # `second` is NO_INPUT for an op of one input, `others` a tuple only for three or more.
+        self.first = parents[0]
+        self.second = parents[1] if len(parents) > 1 else NO_INPUT
+        self.others = parents[2:] if len(parents) > 2 else None
+        self.needs = needs
         # Input arrays if op.saves_inputs, else only the constant ones (or None); FREED after
         # backward.
         self.saved = saved
-        self.out = out  # output array if op.saves_output
+        self.out = out if op.saves_output else None
         self.params = params
         self.seq = next(_sequence)
+        shape = out.shape
         shared = _shapes.get(shape)
         self.shape = shared if shared is not None else _share_shape(shape)
-        self.dtype = dtype
+        self.dtype = out.dtype
         self.hooks = None
         self.info = None  # forward traceback, kept only under detect_anomaly
         self.mark = None  # the token of the last graph walk that reached this node
-        # The Tensors whose arrays `saved` holds, and their versions then (`check_versions`).
-        self.saved_tensors = ()
-        self.saved_versions = ()
+        self.saved_tensors = saved_from
+        self.saved_versions = (
+            tuple([tensor._version for tensor in saved_from]) if saved_from else ()
+        )
         self.out_version = 0  # in-place writes to the output through its tensor since
 
     @property
@@ -375,21 +386,39 @@ def _propagate(roots: list, sums, retain_graph: bool, create_graph: bool, captur
     met = set(roots)
     waiting = [(-node.seq, node) for node in met]
     heapify(waiting)
+    table = sums.table
     while waiting:
         node = heappop(waiting)[1]
-        check_saved(node)
-        grad = sums.pop(node)
+        if node.saved is FREED or node.saved_tensors or node.out_version:
+            check_saved(node)
+        grad = table.pop(node, None)
         input_grads = (
             NOTHING_FLOWED if grad is None else _run_node(node, grad, create_graph, capture)
         )
-        if not retain_graph:
-            _release(node)
+        if not retain_graph:  # release what the VJP kept: nothing reads it again
+            node.saved, node.out, node.params, node.saved_tensors = FREED, None, (), ()
         for parent, input_grad in zip(node.parents, input_grads):
-            if type(parent) is Node and parent not in met:
-                met.add(parent)
-                heappush(waiting, (-parent.seq, parent))
-            if parent is not None and input_grad is not None:
-                sums.add(parent, _conform(input_grad, parent, create_graph))
+            if type(parent) is Node:
+                if parent not in met:
+                    met.add(parent)
+                    heappush(waiting, (-parent.seq, parent))
+                shape, dtype = parent.shape, parent.dtype
+            elif parent is None:
+                continue
+            else:
+                shape, dtype = parent._data.shape, parent._data.dtype
+            if input_grad is None:
+                continue
+            if (
+                type(input_grad) is not np.ndarray
+                or input_grad.shape != shape
+                or input_grad.dtype != dtype
+            ):
+                input_grad = _conform(input_grad, shape, dtype, create_graph)
+            if parent in table:
+                sums.add(parent, input_grad)
+            else:  # the first contribution, by far the most common: no sum to make
+                table[parent] = input_grad
 
 
 # What a node that nothing flowed into hands each of its inputs: None, however many there are.
@@ -409,14 +438,6 @@ def _run_node(node: Node, grad, create_graph: bool, capture) -> tuple:
     for watcher in _watchers:
         watcher.on_backward(node, grad, input_grads)
     return input_grads
-
-
-def _release(node: Node) -> None:
-    """Drop what the node kept for its VJP: nothing reads it again without retain_graph."""
-    node.saved = FREED
-    node.out = None
-    node.params = ()
-    node.saved_tensors = ()
 
 
 def check_saved(node: Node) -> None:
@@ -465,13 +486,9 @@ def _differentiable_vjp(node: Node, grad) -> tuple:
         return node.op.vjp(grad, out, saved, node.needs, *node.params)
 
 
-def _conform(grad, parent, create_graph: bool):
+def _conform(grad, shape: tuple, dtype: np.dtype, create_graph: bool):
     """Bring an input's gradient to that input's exact shape and dtype (and make a NumPy scalar,
     which 0-d arithmetic returns, a 0-d array again)."""
-    if type(parent) is Node:
-        shape, dtype = parent.shape, parent.dtype
-    else:
-        shape, dtype = parent._data.shape, parent._data.dtype
     if not create_graph and type(grad) is not np.ndarray:
         grad = np.asarray(grad)
     if grad.shape != shape:
@@ -509,9 +526,6 @@ class _GradientSums:
         else:
             self.table[key] = np.asarray(current + grad)
             self.owned.add(key)
-
-    def pop(self, node: Node):
-        return self.table.pop(node, None)
 
 
 def _run_hooks(hooks: list, grad):

@@ -11,7 +11,7 @@ from sys import getrefcount
 import numpy as np
 
 from . import autograd, ops
-from .autograd import NO_INPUT, Node, grad_mode
+from .autograd import Node, grad_mode
 from .dtypes import get_default_dtype
 
 
@@ -38,34 +38,17 @@ def wrap(data: np.ndarray, node: Node | None) -> Tensor:
     return tensor
 
 
-def record(op, parents: tuple, saved, saved_from: tuple, out: np.ndarray, params: tuple) -> Node:
-    """The one place a Node is built: `op` ran on inputs whose parents are `parents` (a Node, a
-    leaf Tensor requiring grad, or None per input) and kept `saved` for its VJP.
-
-    `saved_from` names the Tensors whose arrays `saved` holds; the node notes their versions so
-    that backward can refuse to run on a buffer changed in place since (see `check_versions`).
-    """
-    node = Node(
-        op,
-        parents[0],
-        parents[1] if len(parents) > 1 else NO_INPUT,
-        tuple(parents[2:]) if len(parents) > 2 else None,
-        _needs(parents),
-        saved,
-        out if op.saves_output else None,
-        params,
-        out.shape,
-        out.dtype,
-    )
-    if saved_from:
-        node.saved_tensors = saved_from
-        node.saved_versions = tuple([tensor._version for tensor in saved_from])
-    return node
-
-
 # One `needs` tuple per pattern of wanted inputs, shared by every node of that pattern, so a
 # recorded op leaves one new object (its node) for the cyclic garbage collector. Bounded.
 _needs_patterns: dict = {}
+
+
+ONE_INPUT, BOTH_INPUTS, FIRST_INPUT, SECOND_INPUT = (
+    (True,),
+    (True, True),
+    (True, False),
+    (False, True),
+)
 
 
 def _needs(parents: tuple) -> tuple:
@@ -92,7 +75,7 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
     arrays = []
     parents = []
     tensors = []
-    recording = False
+    recording = constant = False
     for value in inputs:
         if type(value) in TENSOR_TYPES or isinstance(value, Tensor):
             arrays.append(value._data)
@@ -105,6 +88,7 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
             arrays.append(value)
             tensors.append(None)
         parents.append(None)
+        constant = True
     try:
         out = op.forward(*arrays, *params)
     except ValueError as error:
@@ -113,15 +97,22 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
         out = np.asarray(out)
     node = None
     if recording and grad_mode.enabled:
-        constant = any(parent is None for parent in parents)
-        if constant and len(arrays) == 2:
-            saved = _saved_beside_constant(op, arrays[0], arrays[1], 0 if parents[0] is None else 1)
-        elif op.saves_inputs:
-            saved = tuple(arrays)
+        if not constant:  # every input a tensor requiring grad: the usual case (a Linear layer)
+            saved = tuple(arrays) if op.saves_inputs else None
+            saved_from = tuple(tensors) if op.saves_inputs else ()
+            needs = _needs(parents)
         else:
-            saved = _constants(arrays, parents, constant)
-        saved_from = _saved_tensors(saved, arrays, tensors)
-        node = record(op, tuple(parents), saved, saved_from, out, params)
+            if len(arrays) == 2:
+                saved = _saved_beside_constant(
+                    op, arrays[0], arrays[1], 0 if parents[0] is None else 1
+                )
+            elif op.saves_inputs:
+                saved = tuple(arrays)
+            else:
+                saved = _constants(arrays, parents, constant)
+            saved_from = _saved_tensors(saved, arrays, tensors)
+            needs = _needs(parents)
+        node = Node(op, tuple(parents), needs, saved, saved_from, out, params)
     if autograd._watchers:
         _notify_forward(op, arrays, params, out, node)
     return wrap(out, node)
@@ -149,9 +140,9 @@ def apply_unary(op, x: Tensor, params: tuple = ()) -> Tensor:
     node = None
     if x._requires_grad and grad_mode.enabled:
         if op.saves_inputs:
-            node = record(op, (x.grad_fn or x,), (data,), (x,), out, params)
+            node = Node(op, (x.grad_fn or x,), ONE_INPUT, (data,), (x,), out, params)
         else:
-            node = record(op, (x.grad_fn or x,), None, (), out, params)
+            node = Node(op, (x.grad_fn or x,), ONE_INPUT, None, (), out, params)
     if autograd._watchers:
         _notify_forward(op, [data], params, out, node)
     return wrap(out, node)
@@ -202,7 +193,7 @@ def apply_unary_inplace(op, x: Tensor) -> Tensor:
             out = np.asarray(out)
     if recording:
         previous = x.grad_fn
-        x.grad_fn = record(op, (previous,), None, (), out, ())
+        x.grad_fn = Node(op, (previous,), ONE_INPUT, None, (), out, ())
         if previous.hooks:
             _move_retain_grad(previous, x.grad_fn, x)
     if autograd._watchers:
@@ -241,13 +232,17 @@ def apply_binary(op, a, b) -> Tensor:
     if (a_grad or b_grad) and grad_mode.enabled:
         parents = ((a.grad_fn or a) if a_grad else None, (b.grad_fn or b) if b_grad else None)
         if a_grad and b_grad:
-            saved = (a_data, b_data) if op.saves_inputs else None
+            needs, saved = BOTH_INPUTS, (a_data, b_data) if op.saves_inputs else None
         else:
+            needs = FIRST_INPUT if a_grad else SECOND_INPUT
             saved = _saved_beside_constant(op, a_data, b_data, 1 if a_grad else 0)
-        saved_from = _saved_tensors(
-            saved, [a_data, b_data], [a if a_tensor else None, b if b_tensor else None]
-        )
-        node = record(op, parents, saved, saved_from, out, ())
+        saved_from = ()
+        if saved is not None:  # the operands' own arrays, if the node keeps them
+            if a_tensor and saved[0] is a_data:
+                saved_from = (a,)
+            if b_tensor and saved[1] is b_data:
+                saved_from += (b,)
+        node = Node(op, parents, needs, saved, saved_from, out, ())
     if autograd._watchers:
         _notify_forward(op, [a_data, b_data], (), out, node)
     return wrap(out, node)
@@ -494,11 +489,11 @@ class Tensor:
         """Note that this tensor's buffer changed in place: a node that saved it for backward
         (or that produced it and kept its output) then refuses to run on the changed values.
         A `detach()`ed alias shares the buffer, so its writes count for the original too."""
-        for tensor in (self, self._base):
-            if tensor is not None:
-                tensor._version += 1
-                if tensor.grad_fn is not None:
-                    tensor.grad_fn.out_version += 1
+        self._version += 1
+        if self.grad_fn is not None:
+            self.grad_fn.out_version += 1
+        if self._base is not None:
+            self._base._bump_version()
 
     def _set_grad(self, value) -> None:
         self._grad = _checked_grad(self, value)
