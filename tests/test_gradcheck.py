@@ -285,6 +285,42 @@ def test_a_wrong_backward_at_eps_zero_is_an_error_not_a_pass():
         mg.gradcheck(BadSquare.apply, (f64([0.5, -1.0]),), eps=0, raise_exception=False)
 
 
+@pytest.mark.parametrize(
+    "option, text, message",
+    [
+        ("--eps", "0", "argument --eps: eps must be a finite number > 0, got 0.0"),
+        ("--eps", "-1e-6", "argument --eps: eps must be a finite number > 0, got -1e-06"),
+        ("--eps", "inf", "argument --eps: eps must be a finite number > 0, got inf"),
+        ("--eps", "tiny", "argument --eps: eps must be a number, got 'tiny'"),
+        ("--rtol", "nan", "argument --rtol: rtol must be a finite number >= 0, got nan"),
+        ("--atol", "-1", "argument --atol: atol must be a finite number >= 0, got -1.0"),
+        ("--atol", "nan", "argument --atol: atol must be a finite number >= 0, got nan"),
+    ],
+)
+def test_gradcheck_command_refuses_bad_tolerances(option, text, message, capsys):
+    from minigrad.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["gradcheck", f"{option}={text}"])
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert lines[0].startswith("usage: minigrad gradcheck")
+    assert lines[1:] == [f"minigrad gradcheck: error: {message}"]
+
+
+def test_gradcheck_command_fails_an_op_whose_vjp_is_nan(monkeypatch, capsys):
+    from minigrad import ops
+    from minigrad.__main__ import main
+
+    monkeypatch.setattr(ops.Sin, "vjp", staticmethod(lambda g, out, inputs, needs: (g * np.nan,)))
+    assert main(["gradcheck"]) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"^Sin\s.*\snan\s+FAIL$", out, re.MULTILINE), out
+    assert "failed: Sin" in out
+
+
 # ---- gradgradcheck -----------------------------------------------------------------------------
 
 
