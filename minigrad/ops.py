@@ -713,6 +713,10 @@ class BinaryCrossEntropy(Op):
 
     One op rather than logs of a clipped input: at p = 0 or 1 the composite would meet a zero
     gradient from the clamp times an infinite one from the log, 0 * inf = NaN.
+
+    The loss is linear in y, so d/dy = L(p, 1) - L(p, 0); under create_graph the VJP builds it
+    from this op itself, so it keeps its dependence on p: d/dp of it is -1/p - 1/(1 - p) =
+    -1 / (p (1 - p)), the mixed second derivative (with the same 1e-12 floor as d/dp).
     """
 
     name = "BinaryCrossEntropy"
@@ -728,13 +732,18 @@ class BinaryCrossEntropy(Op):
     def vjp(g, out, inputs, needs):
         p, y = inputs
         grad_p = g * (p - y) / (p * (1 - p)).clip(min=1e-12) if needs[0] else None
-        grad_y = None
-        if needs[1]:
-            p_values = values(p)
-            with np.errstate(divide="ignore"):
-                logit = np.maximum(np.log1p(-p_values), -100) - np.maximum(np.log(p_values), -100)
-            grad_y = g * logit
+        grad_y = g * BinaryCrossEntropy.target_slope(p) if needs[1] else None
         return (grad_p, grad_y)
+
+    @staticmethod
+    def target_slope(p):
+        """dL/dy = L(p, 1) - L(p, 0) = max(log(1 - p), -100) - max(log p, -100): on an array a
+        constant, on a Tensor recorded (through this op), so it can be differentiated in p."""
+        if is_constant(p):
+            return BinaryCrossEntropy.forward(p, 1.0) - BinaryCrossEntropy.forward(p, 0.0)
+        from .tensor import apply
+
+        return apply(BinaryCrossEntropy, (p, 1.0)) - apply(BinaryCrossEntropy, (p, 0.0))
 
 
 def _row_scale(g, reduction: str, rows: int):

@@ -327,6 +327,16 @@ FUSED_AND_LOSSES = [
         {"min_value": 0.05, "max_value": 0.95},
     ),
     OpCase(
+        "binary_cross_entropy_target",
+        F.binary_cross_entropy,
+        lambda p, y: -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean(),
+        ((2, 3), (2, 3)),
+        domains=(
+            {"min_value": 0.05, "max_value": 0.95},
+            {"min_value": 0.02, "max_value": 0.98},  # eps steps must stay inside [0, 1]
+        ),
+    ),
+    OpCase(
         "binary_cross_entropy_with_logits",
         lambda x: F.binary_cross_entropy_with_logits(
             x, SOFT_TARGETS.astype(x.dtype), reduction="sum"
