@@ -1,6 +1,6 @@
-"""Every primitive in minigrad.ops, one row each: forward against NumPy, float64 gradcheck,
-float32 gradients of the input's exact shape, drawn broadcastable shapes for the binary ops and
-drawn axes for the reductions, and the numerically delicate ops at +-1000.
+"""Every primitive in minigrad.ops, one row each: forward against NumPy, float64 gradcheck and
+gradgradcheck, float32 gradients of the input's exact shape, drawn broadcastable shapes for the
+binary ops and drawn axes for the reductions, and the numerically delicate ops at +-1000.
 
 Adding an op means adding a row to OPS (and to BROADCASTING or REDUCTIONS when it has those).
 """
@@ -48,6 +48,10 @@ class OpCase:
     domain: dict = field(default_factory=dict)  # arrays() options for every input
     domains: tuple = ()  # per-input options, overriding `domain`
     prepare: Callable | None = None  # arrays -> arrays (bool conditions, tie-free grids)
+    # Why gradgradcheck cannot pass yet (a bug outside the op) and the exception it raises: the
+    # row's second-order check is then a strict xfail for that exception only, which starts
+    # failing, and must lose its reason, once the bug is fixed.
+    second_order_blocked_by: tuple = ()
 
     def options(self, index: int) -> dict:
         if self.domains and self.domains[index] is not None:
@@ -348,7 +352,49 @@ FUSED_AND_LOSSES = [
     ),
 ]
 
-OPS = UNARY + BINARY + MATMUL + SHAPE_OPS + REDUCTION_ROWS + FUSED_AND_LOSSES
+CORE_0D_ACCUMULATE = (
+    "core: autograd._accumulate crashes when a 0-d node gets a third gradient: `current + grad` "
+    "of 0-d arrays is a NumPy scalar, and np.add(current, grad, out=current) then raises "
+    "TypeError 'return arrays must be of ArrayType'",
+    TypeError,
+)
+ZERO_D = [
+    OpCase("mul_0d", lambda a, b: a * b, np.multiply, ((), ())),
+    OpCase(
+        "div_0d",
+        lambda a, b: a / b,
+        np.divide,
+        ((), ()),
+        domains=(None, NONZERO),
+        second_order_blocked_by=CORE_0D_ACCUMULATE,
+    ),
+    OpCase(
+        "pow_0d",
+        lambda a, b: a**b,
+        np.power,
+        ((), ()),
+        domains=(POSITIVE, None),
+        second_order_blocked_by=CORE_0D_ACCUMULATE,
+    ),
+    OpCase(
+        "pow_0d_base_vector_exponent",
+        lambda a, b: a**b,
+        np.power,
+        ((), (3,)),
+        domains=(POSITIVE, None),
+        second_order_blocked_by=CORE_0D_ACCUMULATE,
+    ),
+    OpCase(
+        "binary_cross_entropy_0d",
+        F.binary_cross_entropy,
+        lambda p, y: -(y * np.log(p) + (1 - y) * np.log(1 - p)),
+        ((), ()),
+        domains=({"min_value": 0.05, "max_value": 0.95}, {"min_value": 0.02, "max_value": 0.98}),
+        second_order_blocked_by=CORE_0D_ACCUMULATE,
+    ),
+]
+
+OPS = UNARY + BINARY + MATMUL + SHAPE_OPS + REDUCTION_ROWS + FUSED_AND_LOSSES + ZERO_D
 
 
 def ids(cases):
@@ -394,6 +440,43 @@ def test_forward_matches_numpy(case):
 @pytest.mark.parametrize("case", OPS, ids=ids(OPS))
 def test_gradcheck_float64(case):
     assert mg.gradcheck(case.fn, as_tensors(case_inputs(case)))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core: Softmax's VJP on Tensors (create_graph) calls Tensor.sum(axis=0) on a 0-d "
+    "tensor and Sum.forward raises AxisError, though the forward and the ndarray VJP take axis 0 "
+    "on 0-d (softmax of a 0-d tensor is 1, as in PyTorch)",
+    raises=np.exceptions.AxisError,
+)
+def test_gradgradcheck_of_0d_softmax():
+    x = mg.tensor(0.7, dtype=np.float64, requires_grad=True)
+    assert x.softmax(axis=0).item() == 1.0
+    assert mg.gradcheck(lambda t: t.softmax(axis=0), (x,))
+    assert mg.gradgradcheck(lambda t: t.softmax(axis=0), (x,))
+
+
+def second_order_params(cases) -> list:
+    """Every row, those whose second-order check is blocked elsewhere as strict xfails."""
+    params = []
+    for case in cases:
+        marks = []
+        if case.second_order_blocked_by:
+            reason, error = case.second_order_blocked_by
+            marks.append(pytest.mark.xfail(strict=True, reason=reason, raises=error))
+        params.append(pytest.param(case, id=case.name, marks=marks))
+    return params
+
+
+@pytest.mark.parametrize("case", second_order_params(OPS))
+def test_gradgradcheck_float64(case):
+    """Second derivatives of every row against finite differences of the first, in float64.
+
+    Ops whose second derivative is zero almost everywhere (relu, abs, clip, max, indexing, the
+    linear ones) are checked too: their recorded first derivative must then not move with the
+    input, which a VJP that reads a value it should treat as a constant would break.
+    """
+    assert mg.gradgradcheck(case.fn, as_tensors(case_inputs(case)))
 
 
 @pytest.mark.parametrize("case", OPS, ids=ids(OPS))
@@ -568,16 +651,6 @@ def test_pow_gradients_at_zero_base_are_finite_through_create_graph():
     for grad in first:
         for second in mg.grad(grad.sum(), [base, exponent], retain_graph=True):
             assert np.isfinite(second.data).all()
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: autograd._accumulate crashes when a 0-d node gets a third gradient: "
-    "`current + grad` of 0-d arrays is a NumPy scalar, and np.add(current, grad, out=current) "
-    "then raises TypeError 'return arrays must be of ArrayType' (gradgradcheck's backward)",
-)
-def test_pow_gradgradcheck_of_0d_tensors():
-    assert mg.gradgradcheck(lambda x, y: x**y, pow_inputs(1.5, 0.0, ()))
 
 
 def test_where_routes_gradient_to_the_chosen_branch():
