@@ -212,13 +212,36 @@ def test_disagreement_elementwise(engine, numeric, bad):
         assert difference[0] == pytest.approx(abs(engine - numeric))
 
 
-def test_gradgradcheck_fails_where_second_derivatives_are_nan():
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_gradgradcheck_fails_where_second_derivatives_are_nan(mode):
     """sqrt'(x) = 1 / (2 sqrt x) is NaN at x = -1, in the engine and in the finite difference."""
     x = f64([-1.0, 4.0])
     with np.errstate(invalid="ignore"):
         with pytest.raises(mg.GradcheckError, match="nan"):
-            mg.gradgradcheck(lambda t: t.sqrt(), (x,))
-        assert mg.gradgradcheck(lambda t: t.sqrt(), (x,), raise_exception=False) is False
+            mg.gradgradcheck(lambda t: t.sqrt(), (x,), mode=mode)
+        assert mg.gradgradcheck(lambda t: t.sqrt(), (x,), mode=mode, raise_exception=False) is False
+
+
+def test_gradcheck_reports_a_nan_entry_before_a_larger_finite_error():
+    class WrongAndNaN(mg.Function):
+        """x^2 whose backward is wrong on element 1 (factor 1, not 2) and NaN on element 2."""
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * np.array([2.0, 1.0, np.nan]) * x
+
+    with pytest.raises(mg.GradcheckError) as error:
+        mg.gradcheck(WrongAndNaN.apply, (f64([0.5, -3.0, 1.0]),), mode="full")
+    message = str(error.value)
+    assert "at element (2,), output element 0: engine gradient nan" in message
+    # the wrong entry (1, 1) and the NaN column 2 (0 * NaN is NaN off the diagonal too)
+    assert "4 of 9 Jacobian entries disagree" in message
 
 
 def test_gradcheck_graph_fails_a_node_whose_finite_difference_is_nan():
