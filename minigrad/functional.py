@@ -186,11 +186,25 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     return _reduce(difference * difference, reduction)
 
 
+def _check_probabilities(name: str, role: str, values) -> None:
+    """ValueError unless every element of `values` lies in [0, 1] (NaN does not)."""
+    values = np.asarray(values.data if isinstance(values, Tensor) else values)
+    inside = (values >= 0) & (values <= 1)
+    if not inside.all():
+        bad = float(values[~inside].flat[0])
+        raise ValueError(f"{name}: all elements of {role} should be between 0 and 1, got {bad:.6g}")
+
+
 def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """-(y log p + (1 - y) log(1 - p)) for probabilities p; each log is clamped at -100, as
-    PyTorch does, so p = 0 or 1 gives a finite loss."""
+    """-(y log p + (1 - y) log(1 - p)) for probabilities p and targets y, both in [0, 1] (as in
+    PyTorch, anything else, NaN included, is a ValueError: outside [0, 1] the log is NaN or the
+    loss is no cross-entropy); each log is clamped at -100, as PyTorch does, so p = 0 or 1 gives
+    a finite loss. dL/dp = (p - y) / (p (1 - p)), dL/dy = log((1 - p) / p), and the second
+    derivatives, mixed d2L/dp dy = -1 / (p (1 - p)) included, are recorded with create_graph."""
     _check_reduction(reduction)
     _check_same_shape("binary_cross_entropy", input, target)
+    _check_probabilities("binary_cross_entropy", "input", input)
+    _check_probabilities("binary_cross_entropy", "target", target)
     return _reduce(apply(ops.BinaryCrossEntropy, (input, target)), reduction)
 
 

@@ -8,6 +8,11 @@ term alone is about 1e-1 and any comparison would be meaningless).
 
 Two modes: `full` builds both Jacobians element by element; `fast` compares random projections
 u^T J v, which costs two evaluations per input instead of two per input element.
+
+A non-finite number never agrees: NaN in either Jacobian (engine or finite difference) fails, and
+so does an infinity, unless both hold the same infinity at the same element. `eps` must be finite
+and > 0, `atol` and `rtol` finite and >= 0; anything else is refused with a ValueError, since with
+eps = 0 every difference quotient is 0/0 and with rtol = NaN no comparison can fail.
 """
 
 from __future__ import annotations
@@ -25,6 +30,71 @@ FULL_MODE_LIMIT = 4096  # auto mode: full Jacobians up to this many (input x out
 
 class GradcheckError(AssertionError):
     """The engine's gradient disagrees with finite differences."""
+
+
+POSITIVE_ARGUMENTS = ("eps",)  # must be > 0; the other tolerances (atol, rtol) must be >= 0
+
+
+def check_tolerance(name: str, value) -> float:
+    """`value` as a float if it is a finite real number, > 0 for `eps` and >= 0 for `atol` and
+    `rtol`; otherwise a ValueError that names the argument and the value it got."""
+    positive = name in POSITIVE_ARGUMENTS
+    number = None
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        number = float(value)
+    if number is None or not np.isfinite(number) or number < 0 or (positive and number == 0):
+        rule = "> 0" if positive else ">= 0"
+        raise ValueError(f"{name} must be a finite number {rule}, got {value!r}")
+    return number
+
+
+def check_tolerances(eps, atol, rtol) -> tuple[float, float, float]:
+    """(eps, atol, rtol) as floats once eps is finite and > 0 and atol, rtol are finite and >= 0;
+    otherwise a ValueError naming the first bad argument and its value.
+
+    eps = 0 would make every difference quotient 0/0 = NaN, and a NaN or infinite tolerance makes
+    the test |engine - numeric| <= atol + rtol |numeric| either never or always true.
+    """
+    return (
+        check_tolerance("eps", eps),
+        check_tolerance("atol", atol),
+        check_tolerance("rtol", rtol),
+    )
+
+
+def _check_projections(projections) -> int:
+    """Fast mode compares `projections` random projections: zero of them would check nothing."""
+    if (
+        isinstance(projections, bool)
+        or not isinstance(projections, (int, np.integer))
+        or projections < 1
+    ):
+        raise ValueError(f"projections must be an int >= 1, got {projections!r}")
+    return int(projections)
+
+
+def disagreement(engine, numeric, atol: float, rtol: float) -> tuple[np.ndarray, np.ndarray]:
+    """(bad, difference) elementwise for an engine and a finite-difference value.
+
+    Two finite values agree when |engine - numeric| <= atol + rtol |numeric|. A NaN on either side
+    never agrees, nor does an infinity, unless both sides hold the same infinity (then the
+    difference is 0). `difference` is |engine - numeric|: NaN or inf where a side is not finite.
+    """
+    engine = np.asarray(engine, dtype=np.float64)
+    numeric = np.asarray(numeric, dtype=np.float64)
+    same_infinity = np.isinf(engine) & (engine == numeric)
+    finite = np.isfinite(engine) & np.isfinite(numeric)
+    with np.errstate(invalid="ignore"):
+        difference = np.where(same_infinity, 0.0, np.abs(engine - numeric))
+        too_far = difference > atol + rtol * np.abs(numeric)
+    bad = ~same_infinity & (~finite | too_far)
+    return bad, difference
+
+
+def _nonfinite_note(engine: float, numeric: float) -> str:
+    if np.isfinite(engine) and np.isfinite(numeric):
+        return ""
+    return "; a non-finite value never agrees (only the same infinity on both sides does)"
 
 
 def _as_tuple(value) -> tuple:
@@ -87,13 +157,20 @@ def _central_difference(fn, inputs: tuple, tensor: Tensor, direction: np.ndarray
         minus = _output_values(fn, inputs)
     finally:
         tensor.data = original
-    return (plus - minus) / (2 * eps)
+    with np.errstate(invalid="ignore"):  # inf - inf is NaN, which the comparison then fails
+        return (plus - minus) / (2 * eps)
 
 
 def _mismatch(engine, numeric, atol: float, rtol: float):
-    difference = np.abs(engine - numeric)
-    bad = difference > atol + rtol * np.abs(numeric)
+    bad, difference = disagreement(engine, numeric, atol, rtol)
     return np.argwhere(bad), difference
+
+
+def _worst(bad: np.ndarray, difference: np.ndarray) -> np.ndarray:
+    """The bad entry to report: a NaN one first, else the largest difference."""
+    differences = difference[tuple(bad.T)]
+    nan = np.isnan(differences)
+    return bad[np.argmax(nan)] if nan.any() else bad[np.argmax(differences)]
 
 
 def gradcheck(
@@ -110,10 +187,17 @@ def gradcheck(
 
     Every input that requires grad is checked, for every output of `fn` (a Tensor or a tuple of
     them). `mode='full'` compares whole Jacobians, `'fast'` compares `projections` random
-    projections u^T J v, `'auto'` picks full for small problems. Returns True, or raises
-    `GradcheckError` naming the input, the element, both values and their difference (returns
-    False instead when `raise_exception=False`).
+    projections u^T J v, `'auto'` picks full for small problems. Entries agree when
+    |engine - numeric| <= atol + rtol |numeric|; a NaN or infinity on either side fails unless
+    both sides hold the same infinity. Returns True, or raises `GradcheckError` naming the input,
+    the element, both values and their difference (returns False instead when
+    `raise_exception=False`).
+
+    `eps` must be finite and > 0, `atol` and `rtol` finite and >= 0, `projections` an int >= 1;
+    otherwise ValueError.
     """
+    eps, atol, rtol = check_tolerances(eps, atol, rtol)
+    projections = _check_projections(projections)
     inputs = _as_tuple(inputs)
     indices = _checked_inputs(inputs)
     outputs = _outputs(fn, inputs)
@@ -150,7 +234,7 @@ def _check_full(fn, inputs, indices, outputs, out_size, eps, atol, rtol, project
             )
         bad, difference = _mismatch(engine, numeric, atol, rtol)
         if len(bad):
-            k, j = bad[np.argmax(difference[tuple(bad.T)])]
+            k, j = _worst(bad, difference)
             element = np.unravel_index(j, tensor.shape)
             return (
                 f"gradcheck failed for input {index} (shape {tensor.shape}) at element "
@@ -158,6 +242,7 @@ def _check_full(fn, inputs, indices, outputs, out_size, eps, atol, rtol, project
                 f"{engine[k, j]:.10g}, finite difference {numeric[k, j]:.10g}, difference "
                 f"{difference[k, j]:.3g} (atol {atol}, rtol {rtol}); {len(bad)} of "
                 f"{engine.size} Jacobian entries disagree"
+                f"{_nonfinite_note(engine[k, j], numeric[k, j])}"
             )
     return None
 
@@ -170,14 +255,17 @@ def _check_fast(fn, inputs, indices, outputs, out_size, eps, atol, rtol, project
         for slot, index in enumerate(indices):
             tensor = inputs[index]
             direction = rng.standard_normal(tensor.shape)
-            numeric = float(cotangent @ _central_difference(fn, inputs, tensor, direction, eps))
-            analytic = float(np.sum(engine[slot] * direction))
-            if abs(analytic - numeric) > atol + rtol * abs(numeric):
+            with np.errstate(invalid="ignore", over="ignore"):
+                numeric = float(cotangent @ _central_difference(fn, inputs, tensor, direction, eps))
+                analytic = float(np.sum(engine[slot] * direction))
+            bad, difference = disagreement(analytic, numeric, atol, rtol)
+            if bad:
                 return (
                     f"gradcheck (fast mode, projection {trial}) failed for input {index} "
                     f"(shape {tensor.shape}): engine u^T J v = {analytic:.10g}, finite difference "
-                    f"{numeric:.10g}, difference {abs(analytic - numeric):.3g} (atol {atol}, "
-                    f"rtol {rtol}); rerun with mode='full' to find the element"
+                    f"{numeric:.10g}, difference {float(difference):.3g} (atol {atol}, "
+                    f"rtol {rtol}){_nonfinite_note(analytic, numeric)}; rerun with mode='full' "
+                    "to find the element"
                 )
     return None
 
@@ -194,8 +282,10 @@ def gradgradcheck(
 ) -> bool:
     """Check second derivatives: gradcheck of x -> d(u^T fn(x))/dx with `create_graph=True`.
 
-    `grad_outputs` (u) defaults to fixed random float64 arrays shaped like the outputs.
+    `grad_outputs` (u) defaults to fixed random float64 arrays shaped like the outputs. The
+    comparison and the rules for `eps`, `atol` and `rtol` are gradcheck's: non-finite values fail.
     """
+    eps, atol, rtol = check_tolerances(eps, atol, rtol)
     inputs = _as_tuple(inputs)
     indices = _checked_inputs(inputs)
     outputs = _outputs(fn, inputs)
@@ -277,8 +367,10 @@ def gradcheck_graph(
 
     A wrong derivative anywhere in a large graph is then pinned to the node that has it. Call it
     before `backward` (or after `backward(retain_graph=True)`), while the graph still holds its
-    values.
+    values. As in gradcheck, a NaN or infinity on either side of a node's check is a failure, and
+    `eps` must be finite and > 0, `atol` and `rtol` finite and >= 0.
     """
+    eps, atol, rtol = check_tolerances(eps, atol, rtol)
     if not isinstance(root, Tensor):
         raise TypeError(f"gradcheck_graph needs a Tensor, got {type(root).__name__}")
     nodes = autograd.graph_nodes(root.grad_fn)[::-1]  # tape order: parents before children
@@ -349,8 +441,10 @@ def _check_node_input(node, inputs, out, index, eps, atol, rtol, rng):
     plus = np.asarray(op.forward(*shifted, *_params(node)))
     shifted[index] = inputs[index] - eps * direction
     minus = np.asarray(op.forward(*shifted, *_params(node)))
-    numeric = float(np.sum(upstream * (plus - minus)) / (2 * eps))
-    engine = float(np.sum(engine_grad.reshape(np.shape(direction)) * direction))
-    if abs(engine - numeric) > atol + rtol * abs(numeric):
-        return NodeFailure(node, index, abs(engine - numeric), engine, numeric)
+    with np.errstate(invalid="ignore", over="ignore"):
+        numeric = float(np.sum(upstream * (plus - minus)) / (2 * eps))
+        engine = float(np.sum(engine_grad.reshape(np.shape(direction)) * direction))
+    bad, difference = disagreement(engine, numeric, atol, rtol)
+    if bad:
+        return NodeFailure(node, index, float(difference), engine, numeric)
     return None

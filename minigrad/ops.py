@@ -357,7 +357,15 @@ class Div(Op):
 
 
 class Pow(Op):
-    """a ** b;  d/da = b a^(b-1),  d/db = a^b ln a (taken as 0 where a = 0, as PyTorch)"""
+    """a ** b;  d/da = b a^(b-1),  d/db = a^b ln a
+
+    At a = 0 both are defined as PyTorch defines them: d/da = 0 where b = 0 too (a^0 = 1 for
+    every a; b a^(b-1) would be 0 * inf), and d/db = 0 where b >= 0 (for b < 0 it stays
+    a^b ln a = -inf). Only those elements are masked, so d2(a^b)/da db = a^(b-1) (1 + b ln a),
+    which is 1/a at b = 0, is kept everywhere else. The masked elements get a base of 1 before
+    the power and the log, so under create_graph no 0 * inf turns a second derivative into NaN;
+    at a = b = 0 both mixed second derivatives are 0.
+    """
 
     name, saves_output = "Pow", True
     forward = staticmethod(np.power)
@@ -365,16 +373,41 @@ class Pow(Op):
     @staticmethod
     def vjp(g, out, inputs, needs):
         a, b = inputs
-        grad_a = g * b * a ** (b - 1) if needs[0] else None
-        grad_b = None
-        if needs[1]:
-            a_values = values(a)
-            if is_constant(a):
-                log_a = np.log(np.where(a_values == 0, 1, a_values))
-            else:
-                log_a = _where(a_values == 0, 1.0, a).log()
-            grad_b = _where(a_values == 0, 0, g * out * log_a)
-        return (grad_a, grad_b)
+        return (
+            Pow.base_gradient(g, a, b) if needs[0] else None,
+            Pow.exponent_gradient(g, out, a, b) if needs[1] else None,
+        )
+
+    @staticmethod
+    def base_gradient(g, a, b):
+        """g b a^(b-1), and 0 where a == 0 and b == 0."""
+        zero_exponent = np.equal(values(b), 0)
+        if not zero_exponent.any():  # x ** 2 and every other nonzero exponent: no mask at all
+            return g * b * a ** (b - 1)
+        masked = np.equal(values(a), 0) & zero_exponent
+        base = Pow.masked_base(a, masked)
+        return _where(masked, 0, g * b * base ** (b - 1))
+
+    @staticmethod
+    def exponent_gradient(g, out, a, b):
+        """g a^b ln a, and 0 where a == 0 and b >= 0 (PyTorch's rule)."""
+        masked = np.equal(values(a), 0) & np.greater_equal(values(b), 0)
+        log_a = Pow.log(Pow.masked_base(a, masked))
+        return _where(masked, 0, g * out * log_a)
+
+    @staticmethod
+    def masked_base(a, masked: np.ndarray):
+        """a with 1 wherever `masked` holds (a itself when nowhere)."""
+        return _where(masked, 1.0, a) if masked.any() else a
+
+    @staticmethod
+    def log(x):
+        """ln x: -inf at 0 and NaN below, without NumPy's warnings (a^b ln a is then -inf or
+        NaN, as in PyTorch)."""
+        if not is_constant(x):
+            return x.log()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(x)
 
 
 class _Extremum(Op):
@@ -690,6 +723,10 @@ class BinaryCrossEntropy(Op):
 
     One op rather than logs of a clipped input: at p = 0 or 1 the composite would meet a zero
     gradient from the clamp times an infinite one from the log, 0 * inf = NaN.
+
+    The loss is linear in y, so d/dy = L(p, 1) - L(p, 0); under create_graph the VJP builds it
+    from this op itself, so it keeps its dependence on p: d/dp of it is -1/p - 1/(1 - p) =
+    -1 / (p (1 - p)), the mixed second derivative (with the same 1e-12 floor as d/dp).
     """
 
     name = "BinaryCrossEntropy"
@@ -705,13 +742,18 @@ class BinaryCrossEntropy(Op):
     def vjp(g, out, inputs, needs):
         p, y = inputs
         grad_p = g * (p - y) / (p * (1 - p)).clip(min=1e-12) if needs[0] else None
-        grad_y = None
-        if needs[1]:
-            p_values = values(p)
-            with np.errstate(divide="ignore"):
-                logit = np.maximum(np.log1p(-p_values), -100) - np.maximum(np.log(p_values), -100)
-            grad_y = g * logit
+        grad_y = g * BinaryCrossEntropy.target_slope(p) if needs[1] else None
         return (grad_p, grad_y)
+
+    @staticmethod
+    def target_slope(p):
+        """dL/dy = L(p, 1) - L(p, 0) = max(log(1 - p), -100) - max(log p, -100): on an array a
+        constant, on a Tensor recorded (through this op), so it can be differentiated in p."""
+        if is_constant(p):
+            return BinaryCrossEntropy.forward(p, 1.0) - BinaryCrossEntropy.forward(p, 0.0)
+        from .tensor import apply
+
+        return apply(BinaryCrossEntropy, (p, 1.0)) - apply(BinaryCrossEntropy, (p, 0.0))
 
 
 def _row_scale(g, reduction: str, rows: int):

@@ -30,7 +30,7 @@ except ImportError as error:  # pragma: no cover - exercised only without the de
     ) from error
 
 from .function import Function
-from .gradcheck import gradcheck, gradgradcheck
+from .gradcheck import check_tolerances, gradcheck, gradgradcheck
 from .tensor import Tensor
 
 __all__ = ["arrays", "axes_and_keepdims", "broadcastable_shapes", "check_op", "shapes"]
@@ -192,7 +192,10 @@ def check_op(
 
     With drawn inputs it runs its own hypothesis search, so call it from a plain test; inside a
     `@given` test, draw the arrays there and pass them in (concrete inputs run once).
+    `eps`, `atol` and `rtol` follow gradcheck's rules (finite; eps > 0, atol and rtol >= 0) and
+    are checked before anything is drawn; a NaN or infinity in a Jacobian fails the check.
     """
+    eps, atol, rtol = check_tolerances(eps, atol, rtol)
     if isinstance(fn, type) and issubclass(fn, Function):
         fn = fn.apply
     if shapes is not None and inputs:

@@ -3,6 +3,8 @@ losses' values, gradients, reductions and bad-input errors, against hand-compute
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -173,6 +175,91 @@ def test_binary_cross_entropy_gradient_is_finite_at_zero_and_one():
         F.binary_cross_entropy(p, np.array([0.0, 1.0, 1.0]), reduction="sum").backward()
     assert np.isfinite(p.grad).all()
     assert p.grad[2] == pytest.approx(-2.0)
+
+
+def test_binary_cross_entropy_target_gradient():
+    """dL/dy = log(1 - p) - log p = log((1 - p) / p), halved by the mean over two elements."""
+    p = f64([0.3, 0.8], requires_grad=False)
+    y = f64([0.6, 0.0])
+    F.binary_cross_entropy(p, y).backward()
+    np.testing.assert_allclose(y.grad, [np.log(0.7 / 0.3) / 2, np.log(0.2 / 0.8) / 2], rtol=1e-12)
+
+
+# At p = 0.3, y = 0.6, one element (so the mean is the loss itself), with p (1 - p) = 0.21:
+#   dL/dp = (p - y) / (p (1 - p)) = -0.3 / 0.21 = -1.428571...
+#   dL/dy = log((1 - p) / p) = log(7 / 3) = 0.847298...
+#   d2L/dp2 = y / p^2 + (1 - y) / (1 - p)^2 = 0.6 / 0.09 + 0.4 / 0.49 = 7.482993...
+#   d2L/dp dy = d/dp log((1 - p) / p) = -1 / (p (1 - p)) = -4.761905...,  d2L/dy2 = 0
+BCE_POINT = (0.3, 0.6)
+BCE_FIRST = (-0.3 / 0.21, np.log(7 / 3))
+BCE_SECOND = ((0.6 / 0.09 + 0.4 / 0.49, -1 / 0.21), (-1 / 0.21, 0.0))
+
+
+CORE_0D_ACCUMULATE = (
+    "core: autograd._accumulate crashes when a 0-d node gets a third gradient: `current + grad` "
+    "of 0-d arrays is a NumPy scalar, and np.add(current, grad, out=current) then raises "
+    "TypeError 'return arrays must be of ArrayType'"
+)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        pytest.param((1,), id="1d"),
+        pytest.param(
+            (),
+            id="0d",
+            marks=pytest.mark.xfail(strict=True, reason=CORE_0D_ACCUMULATE, raises=TypeError),
+        ),
+    ],
+)
+def test_binary_cross_entropy_second_derivatives_have_their_known_values(shape):
+    p, y = (f64(np.full(shape, value)) for value in BCE_POINT)
+    grads = mg.grad(F.binary_cross_entropy(p, y), [p, y], create_graph=True)
+    np.testing.assert_allclose([g.item() for g in grads], BCE_FIRST, rtol=1e-12)
+    for first, expected_row in zip(grads, BCE_SECOND):
+        row = mg.grad(first.sum(), [p, y], retain_graph=True, allow_unused=True)
+        values = [0.0 if g is None else g.item() for g in row]
+        np.testing.assert_allclose(values, expected_row, rtol=1e-12, atol=1e-12)
+
+
+def test_binary_cross_entropy_mixed_derivative_through_the_target_gradient():
+    """d/dp (dL/dy): the target's gradient must stay a function of p under create_graph."""
+    p, y = f64([0.3]), f64([0.6])
+    (grad_y,) = mg.grad(F.binary_cross_entropy(p, y), y, create_graph=True)
+    assert grad_y.requires_grad
+    (mixed,) = mg.grad(grad_y.sum(), p)
+    assert mixed.item() == pytest.approx(-4.761904761904762, rel=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_binary_cross_entropy_gradgradcheck_over_both_inputs(reduction):
+    rng = np.random.default_rng(3)
+    p = f64(rng.uniform(0.05, 0.95, (2, 3)))
+    y = f64(rng.uniform(0.0, 1.0, (2, 3)))
+    assert mg.gradcheck(lambda a, b: F.binary_cross_entropy(a, b, reduction), (p, y))
+    assert mg.gradgradcheck(lambda a, b: F.binary_cross_entropy(a, b, reduction), (p, y))
+
+
+@pytest.mark.parametrize("role", ["input", "target"])
+@pytest.mark.parametrize("bad", [1.5, -0.25, 2.0, np.nan, np.inf])
+@pytest.mark.parametrize("kind", ["tensor", "ndarray"])
+def test_binary_cross_entropy_refuses_values_outside_0_1(role, bad, kind):
+    values = np.array([0.5, bad, 0.25])
+    good = np.array([0.5, 0.5, 0.5])
+    p, y = (values, good) if role == "input" else (good, values)
+    target = mg.tensor(y) if kind == "tensor" else y
+    message = f"binary_cross_entropy: all elements of {role} should be between 0 and 1, got {bad:g}"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        F.binary_cross_entropy(mg.tensor(p), target)
+    with pytest.raises(ValueError, match=f"{role} should be between 0 and 1"):
+        mg.nn.BCELoss()(mg.tensor(p), target)
+
+
+def test_binary_cross_entropy_accepts_the_ends_0_and_1():
+    with np.errstate(divide="ignore"):
+        loss = F.binary_cross_entropy(f64([0.0, 1.0]), f64([1.0, 1.0]), reduction="none")
+    np.testing.assert_array_equal(loss.data, [100.0, 0.0])
 
 
 def test_bce_with_logits_is_stable_and_has_gradient_sigmoid_minus_target():

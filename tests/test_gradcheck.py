@@ -122,6 +122,228 @@ def test_gradcheck_leaves_inputs_and_grads_alone():
     assert x.grad is None
 
 
+# ---- non-finite values and the tolerance arguments ----------------------------------------------
+
+
+class NaNBackward(mg.Function):
+    """x^2 whose backward answers NaN: a gradient that can never be right."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * np.nan
+
+
+class InfiniteStep(mg.Function):
+    """+inf where x > 0, else 0: at x = 0 the central difference is inf / (2 eps) = +inf. Its
+    backward answers `slope` times the upstream gradient."""
+
+    slope = np.inf
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.where(x > 0, np.inf, 0.0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * InfiniteStep.slope
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_gradcheck_fails_where_the_finite_difference_is_nan(mode):
+    """log(-1) is NaN, so its finite difference is NaN: no engine value can agree with it."""
+    x = f64([-1.0, 2.0])
+    with np.errstate(invalid="ignore"):
+        with pytest.raises(mg.GradcheckError, match="finite difference nan.*non-finite"):
+            mg.gradcheck(lambda t: t.log(), (x,), mode=mode)
+        assert mg.gradcheck(lambda t: t.log(), (x,), mode=mode, raise_exception=False) is False
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_gradcheck_fails_where_the_engine_gradient_is_nan(mode):
+    x = f64([0.5, -1.5])
+    with pytest.raises(mg.GradcheckError, match=r"engine (gradient|u\^T J v =) nan"):
+        mg.gradcheck(NaNBackward.apply, (x,), mode=mode)
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_gradcheck_fails_on_an_infinity_against_a_finite_value(mode, monkeypatch):
+    x = f64([0.5, -1.5])
+    monkeypatch.setattr(Square, "backward", staticmethod(lambda ctx, grad: grad * np.inf))
+    with np.errstate(invalid="ignore"):
+        with pytest.raises(mg.GradcheckError, match="inf"):
+            mg.gradcheck(Square.apply, (x,), mode=mode)
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_gradcheck_accepts_the_same_infinity_on_both_sides_only(mode, monkeypatch):
+    x = f64([0.0])
+    assert mg.gradcheck(InfiniteStep.apply, (x,), mode=mode)
+    monkeypatch.setattr(InfiniteStep, "slope", -np.inf)
+    # In fast mode the projections carry random signs, so only the disagreement is certain.
+    with pytest.raises(mg.GradcheckError, match="-inf.*non-finite value never agrees"):
+        mg.gradcheck(InfiniteStep.apply, (x,), mode=mode)
+
+
+@pytest.mark.parametrize(
+    "engine, numeric, bad",
+    [
+        (1.0, 1.0 + 1e-9, False),
+        (1.0, 1.1, True),
+        (np.nan, 1.0, True),
+        (1.0, np.nan, True),
+        (np.nan, np.nan, True),
+        (np.inf, np.inf, False),
+        (-np.inf, -np.inf, False),
+        (np.inf, -np.inf, True),
+        (np.inf, 1e308, True),
+        (1e308, np.inf, True),
+    ],
+)
+def test_disagreement_elementwise(engine, numeric, bad):
+    from minigrad.gradcheck import disagreement
+
+    found, difference = disagreement(np.array([engine]), np.array([numeric]), 1e-5, 1e-3)
+    assert found.tolist() == [bad]
+    if np.isfinite(engine) and np.isfinite(numeric):
+        assert difference[0] == pytest.approx(abs(engine - numeric))
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_gradgradcheck_fails_where_second_derivatives_are_nan(mode):
+    """sqrt'(x) = 1 / (2 sqrt x) is NaN at x = -1, in the engine and in the finite difference."""
+    x = f64([-1.0, 4.0])
+    with np.errstate(invalid="ignore"):
+        with pytest.raises(mg.GradcheckError, match="nan"):
+            mg.gradgradcheck(lambda t: t.sqrt(), (x,), mode=mode)
+        assert mg.gradgradcheck(lambda t: t.sqrt(), (x,), mode=mode, raise_exception=False) is False
+
+
+def test_gradcheck_reports_a_nan_entry_before_a_larger_finite_error():
+    class WrongAndNaN(mg.Function):
+        """x^2 whose backward is wrong on element 1 (factor 1, not 2) and NaN on element 2."""
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * np.array([2.0, 1.0, np.nan]) * x
+
+    with pytest.raises(mg.GradcheckError) as error:
+        mg.gradcheck(WrongAndNaN.apply, (f64([0.5, -3.0, 1.0]),), mode="full")
+    message = str(error.value)
+    assert "at element (2,), output element 0: engine gradient nan" in message
+    # the wrong entry (1, 1) and the NaN column 2 (0 * NaN is NaN off the diagonal too)
+    assert "4 of 9 Jacobian entries disagree" in message
+
+
+def test_gradcheck_graph_fails_a_node_whose_finite_difference_is_nan():
+    """sqrt at 0: the VJP is g / (2 sqrt 0) = inf and the central difference takes sqrt(-eps) =
+    NaN. The nodes after it see the finite value 0 and pass."""
+    x = f64([0.0, 4.0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        report = mg.gradcheck_graph((x.sqrt() * 3.0).sum())
+    assert not report.ok
+    assert [node.op.name for node in report.bad_nodes] == ["Sqrt"]
+    assert np.isnan(report.failures[0].numeric)
+
+
+def test_gradcheck_graph_fails_a_node_whose_vjp_is_nan():
+    x = f64([0.5, 2.0])
+    report = mg.gradcheck_graph(NaNBackward.apply(x).sum())
+    assert [node.op.name for node in report.bad_nodes] == ["NaNBackward"]
+
+
+BAD_ARGUMENTS = [
+    ("eps", 0, "eps must be a finite number > 0, got 0"),
+    ("eps", 0.0, "eps must be a finite number > 0, got 0.0"),
+    ("eps", -1e-6, "eps must be a finite number > 0, got -1e-06"),
+    ("eps", np.nan, "eps must be a finite number > 0, got nan"),
+    ("eps", np.inf, "eps must be a finite number > 0, got inf"),
+    ("eps", "1e-6", "eps must be a finite number > 0, got '1e-6'"),
+    ("eps", True, "eps must be a finite number > 0, got True"),
+    ("atol", -1e-5, "atol must be a finite number >= 0, got -1e-05"),
+    ("atol", np.nan, "atol must be a finite number >= 0, got nan"),
+    ("atol", np.inf, "atol must be a finite number >= 0, got inf"),
+    ("rtol", np.nan, "rtol must be a finite number >= 0, got nan"),
+    ("rtol", -np.inf, "rtol must be a finite number >= 0, got -inf"),
+    ("rtol", None, "rtol must be a finite number >= 0, got None"),
+]
+CHECKERS = {
+    "gradcheck": lambda **kw: mg.gradcheck(lambda t: t * t, (f64([1.0]),), **kw),
+    "gradcheck_fast": lambda **kw: mg.gradcheck(lambda t: t * t, (f64([1.0]),), mode="fast", **kw),
+    "gradgradcheck": lambda **kw: mg.gradgradcheck(lambda t: t * t, (f64([1.0]),), **kw),
+    "gradcheck_graph": lambda **kw: mg.gradcheck_graph((f64([1.0]) * 2.0).sum(), **kw),
+    "check_op": lambda **kw: check_op(lambda t: t * t, f64([1.0, -0.5]), **kw),
+}
+
+
+@pytest.mark.parametrize("checker", CHECKERS)
+@pytest.mark.parametrize("name, value, message", BAD_ARGUMENTS)
+def test_bad_tolerances_are_refused_where_they_enter(checker, name, value, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        CHECKERS[checker](**{name: value})
+
+
+@pytest.mark.parametrize("checker", CHECKERS)
+def test_zero_tolerances_and_numpy_numbers_are_accepted(checker):
+    CHECKERS[checker](eps=np.float64(1e-6), atol=0, rtol=np.float32(1e-3))
+
+
+@pytest.mark.parametrize("projections", [0, -1, 1.5, True])
+def test_fast_mode_needs_at_least_one_projection(projections):
+    with pytest.raises(ValueError, match=f"projections must be an int >= 1, got {projections}"):
+        mg.gradcheck(lambda t: t * t, (f64([1.0]),), mode="fast", projections=projections)
+
+
+def test_a_wrong_backward_at_eps_zero_is_an_error_not_a_pass():
+    with pytest.raises(ValueError, match="eps must be a finite number > 0, got 0"):
+        mg.gradcheck(BadSquare.apply, (f64([0.5, -1.0]),), eps=0, raise_exception=False)
+
+
+@pytest.mark.parametrize(
+    "option, text, message",
+    [
+        ("--eps", "0", "argument --eps: eps must be a finite number > 0, got 0.0"),
+        ("--eps", "-1e-6", "argument --eps: eps must be a finite number > 0, got -1e-06"),
+        ("--eps", "inf", "argument --eps: eps must be a finite number > 0, got inf"),
+        ("--eps", "tiny", "argument --eps: eps must be a number, got 'tiny'"),
+        ("--rtol", "nan", "argument --rtol: rtol must be a finite number >= 0, got nan"),
+        ("--atol", "-1", "argument --atol: atol must be a finite number >= 0, got -1.0"),
+        ("--atol", "nan", "argument --atol: atol must be a finite number >= 0, got nan"),
+    ],
+)
+def test_gradcheck_command_refuses_bad_tolerances(option, text, message, capsys):
+    from minigrad.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["gradcheck", f"{option}={text}"])
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert lines[0].startswith("usage: minigrad gradcheck")
+    assert lines[1:] == [f"minigrad gradcheck: error: {message}"]
+
+
+def test_gradcheck_command_fails_an_op_whose_vjp_is_nan(monkeypatch, capsys):
+    from minigrad import ops
+    from minigrad.__main__ import main
+
+    monkeypatch.setattr(ops.Sin, "vjp", staticmethod(lambda g, out, inputs, needs: (g * np.nan,)))
+    assert main(["gradcheck"]) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"^Sin\s.*\snan\s+FAIL$", out, re.MULTILINE), out
+    assert "failed: Sin" in out
+
+
 # ---- gradgradcheck -----------------------------------------------------------------------------
 
 

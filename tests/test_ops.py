@@ -1,6 +1,6 @@
-"""Every primitive in minigrad.ops, one row each: forward against NumPy, float64 gradcheck,
-float32 gradients of the input's exact shape, drawn broadcastable shapes for the binary ops and
-drawn axes for the reductions, and the numerically delicate ops at +-1000.
+"""Every primitive in minigrad.ops, one row each: forward against NumPy, float64 gradcheck and
+gradgradcheck, float32 gradients of the input's exact shape, drawn broadcastable shapes for the
+binary ops and drawn axes for the reductions, and the numerically delicate ops at +-1000.
 
 Adding an op means adding a row to OPS (and to BROADCASTING or REDUCTIONS when it has those).
 """
@@ -48,6 +48,10 @@ class OpCase:
     domain: dict = field(default_factory=dict)  # arrays() options for every input
     domains: tuple = ()  # per-input options, overriding `domain`
     prepare: Callable | None = None  # arrays -> arrays (bool conditions, tie-free grids)
+    # Why gradgradcheck cannot pass yet (a bug outside the op) and the exception it raises: the
+    # row's second-order check is then a strict xfail for that exception only, which starts
+    # failing, and must lose its reason, once the bug is fixed.
+    second_order_blocked_by: tuple = ()
 
     def options(self, index: int) -> dict:
         if self.domains and self.domains[index] is not None:
@@ -327,6 +331,16 @@ FUSED_AND_LOSSES = [
         {"min_value": 0.05, "max_value": 0.95},
     ),
     OpCase(
+        "binary_cross_entropy_target",
+        F.binary_cross_entropy,
+        lambda p, y: -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean(),
+        ((2, 3), (2, 3)),
+        domains=(
+            {"min_value": 0.05, "max_value": 0.95},
+            {"min_value": 0.02, "max_value": 0.98},  # eps steps must stay inside [0, 1]
+        ),
+    ),
+    OpCase(
         "binary_cross_entropy_with_logits",
         lambda x: F.binary_cross_entropy_with_logits(
             x, SOFT_TARGETS.astype(x.dtype), reduction="sum"
@@ -338,7 +352,49 @@ FUSED_AND_LOSSES = [
     ),
 ]
 
-OPS = UNARY + BINARY + MATMUL + SHAPE_OPS + REDUCTION_ROWS + FUSED_AND_LOSSES
+CORE_0D_ACCUMULATE = (
+    "core: autograd._accumulate crashes when a 0-d node gets a third gradient: `current + grad` "
+    "of 0-d arrays is a NumPy scalar, and np.add(current, grad, out=current) then raises "
+    "TypeError 'return arrays must be of ArrayType'",
+    TypeError,
+)
+ZERO_D = [
+    OpCase("mul_0d", lambda a, b: a * b, np.multiply, ((), ())),
+    OpCase(
+        "div_0d",
+        lambda a, b: a / b,
+        np.divide,
+        ((), ()),
+        domains=(None, NONZERO),
+        second_order_blocked_by=CORE_0D_ACCUMULATE,
+    ),
+    OpCase(
+        "pow_0d",
+        lambda a, b: a**b,
+        np.power,
+        ((), ()),
+        domains=(POSITIVE, None),
+        second_order_blocked_by=CORE_0D_ACCUMULATE,
+    ),
+    OpCase(
+        "pow_0d_base_vector_exponent",
+        lambda a, b: a**b,
+        np.power,
+        ((), (3,)),
+        domains=(POSITIVE, None),
+        second_order_blocked_by=CORE_0D_ACCUMULATE,
+    ),
+    OpCase(
+        "binary_cross_entropy_0d",
+        F.binary_cross_entropy,
+        lambda p, y: -(y * np.log(p) + (1 - y) * np.log(1 - p)),
+        ((), ()),
+        domains=({"min_value": 0.05, "max_value": 0.95}, {"min_value": 0.02, "max_value": 0.98}),
+        second_order_blocked_by=CORE_0D_ACCUMULATE,
+    ),
+]
+
+OPS = UNARY + BINARY + MATMUL + SHAPE_OPS + REDUCTION_ROWS + FUSED_AND_LOSSES + ZERO_D
 
 
 def ids(cases):
@@ -384,6 +440,43 @@ def test_forward_matches_numpy(case):
 @pytest.mark.parametrize("case", OPS, ids=ids(OPS))
 def test_gradcheck_float64(case):
     assert mg.gradcheck(case.fn, as_tensors(case_inputs(case)))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core: Softmax's VJP on Tensors (create_graph) calls Tensor.sum(axis=0) on a 0-d "
+    "tensor and Sum.forward raises AxisError, though the forward and the ndarray VJP take axis 0 "
+    "on 0-d (softmax of a 0-d tensor is 1, as in PyTorch)",
+    raises=np.exceptions.AxisError,
+)
+def test_gradgradcheck_of_0d_softmax():
+    x = mg.tensor(0.7, dtype=np.float64, requires_grad=True)
+    assert x.softmax(axis=0).item() == 1.0
+    assert mg.gradcheck(lambda t: t.softmax(axis=0), (x,))
+    assert mg.gradgradcheck(lambda t: t.softmax(axis=0), (x,))
+
+
+def second_order_params(cases) -> list:
+    """Every row, those whose second-order check is blocked elsewhere as strict xfails."""
+    params = []
+    for case in cases:
+        marks = []
+        if case.second_order_blocked_by:
+            reason, error = case.second_order_blocked_by
+            marks.append(pytest.mark.xfail(strict=True, reason=reason, raises=error))
+        params.append(pytest.param(case, id=case.name, marks=marks))
+    return params
+
+
+@pytest.mark.parametrize("case", second_order_params(OPS))
+def test_gradgradcheck_float64(case):
+    """Second derivatives of every row against finite differences of the first, in float64.
+
+    Ops whose second derivative is zero almost everywhere (relu, abs, clip, max, indexing, the
+    linear ones) are checked too: their recorded first derivative must then not move with the
+    input, which a VJP that reads a value it should treat as a constant would break.
+    """
+    assert mg.gradgradcheck(case.fn, as_tensors(case_inputs(case)))
 
 
 @pytest.mark.parametrize("case", OPS, ids=ids(OPS))
@@ -478,6 +571,86 @@ def test_pow_exponent_gradient_is_zero_at_zero_base():
     b = mg.tensor([2.0, 3.0], dtype=np.float64, requires_grad=True)
     (a**b).sum().backward()
     np.testing.assert_allclose(b.grad, [0.0, 8 * np.log(2)])
+
+
+LN2, LN3 = np.log(2.0), np.log(3.0)
+# (a, b, a**b, d/da = b a^(b-1), d/db = a^b ln a), by hand. At a = 0, as PyTorch: d/da = 0 for
+# b = 0 (a^0 = 1 for every a), d/db = 0 for b >= 0, d/db = a^b ln a = inf * -inf for b < 0.
+POW_FIRST = [
+    (3.0, 2.0, 9.0, 6.0, 9 * LN3),
+    (4.0, 0.5, 2.0, 0.25, 2 * np.log(4.0)),
+    (2.0, 0.0, 1.0, 0.0, LN2),
+    (0.0, 0.0, 1.0, 0.0, 0.0),
+    (0.0, 2.0, 0.0, 0.0, 0.0),
+    (0.0, 1.0, 0.0, 1.0, 0.0),
+    (0.0, 0.5, 0.0, np.inf, 0.0),
+    (0.0, -1.0, np.inf, -np.inf, -np.inf),
+    (-2.0, 2.0, 4.0, -4.0, np.nan),  # ln of a negative base: NaN, as in PyTorch
+]
+# (a, b, [[d2/da2, d2/da db], [d2/db da, d2/db2]]) with d2/da2 = b (b-1) a^(b-2),
+# d2/da db = a^(b-1) (1 + b ln a) (1/a at b = 0) and d2/db2 = a^b (ln a)^2. At a = b = 0 every
+# entry is defined as 0; at a = 0, b = 2 the mixed entries are their limit 0.
+POW_SECOND = [
+    (2.0, 3.0, [[12.0, 4 * (1 + 3 * LN2)], [4 * (1 + 3 * LN2), 8 * LN2**2]]),
+    (2.0, 0.0, [[0.0, 0.5], [0.5, LN2**2]]),
+    (0.5, 0.0, [[0.0, 2.0], [2.0, np.log(0.5) ** 2]]),
+    (0.0, 0.0, [[0.0, 0.0], [0.0, 0.0]]),
+    (0.0, 2.0, [[2.0, 0.0], [0.0, 0.0]]),
+]
+
+
+def pow_inputs(a: float, b: float, shape: tuple):
+    return (
+        mg.tensor(np.full(shape, a), dtype=np.float64, requires_grad=True),
+        mg.tensor(np.full(shape, b), dtype=np.float64, requires_grad=True),
+    )
+
+
+@pytest.mark.parametrize("shape", [(), (2,)], ids=["0d", "1d"])
+@pytest.mark.parametrize("a, b, value, grad_a, grad_b", POW_FIRST)
+def test_pow_known_first_derivatives(a, b, value, grad_a, grad_b, shape):
+    base, exponent = pow_inputs(a, b, shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = base**exponent
+        out.sum().backward()
+    np.testing.assert_allclose(out.data, np.full(shape, value), rtol=1e-12)
+    np.testing.assert_allclose(base.grad, np.full(shape, grad_a), rtol=1e-12)
+    np.testing.assert_allclose(exponent.grad, np.full(shape, grad_b), rtol=1e-12)
+    assert base.grad.shape == exponent.grad.shape == shape
+
+
+@pytest.mark.parametrize("shape", [(), (2,)], ids=["0d", "1d"])
+@pytest.mark.parametrize("a, b, hessian", POW_SECOND)
+def test_pow_known_second_derivatives(a, b, hessian, shape):
+    base, exponent = pow_inputs(a, b, shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        first = mg.grad((base**exponent).sum(), [base, exponent], create_graph=True)
+        for grad, expected_row in zip(first, hessian):
+            row = mg.grad(grad.sum(), [base, exponent], retain_graph=True, allow_unused=True)
+            for second, expected in zip(row, expected_row):
+                value = np.zeros(shape) if second is None else second.data
+                np.testing.assert_allclose(value, np.full(shape, expected), rtol=1e-12, atol=0)
+
+
+def test_pow_mixed_second_derivative_at_exponent_zero_is_one_over_a():
+    """Only a == 0 and b == 0 is masked, so d/db (d/da a^b) = 1/a survives at b = 0."""
+    base, exponent = pow_inputs(0.25, 0.0, (3,))
+    (grad_a,) = mg.grad((base**exponent).sum(), base, create_graph=True)
+    (mixed,) = mg.grad(grad_a.sum(), exponent)
+    np.testing.assert_allclose(mixed.data, [4.0, 4.0, 4.0], rtol=1e-12)
+    assert mg.gradgradcheck(lambda x, y: x**y, pow_inputs(1.5, 0.0, (3,)))
+
+
+def test_pow_gradients_at_zero_base_are_finite_through_create_graph():
+    """A zero base beside zero and positive exponents: no NaN anywhere in either order."""
+    base = mg.tensor([0.0, 0.0, 2.0], dtype=np.float64, requires_grad=True)
+    exponent = mg.tensor([0.0, 3.0, 0.0], dtype=np.float64, requires_grad=True)
+    first = mg.grad((base**exponent).sum(), [base, exponent], create_graph=True)
+    np.testing.assert_allclose(first[0].data, [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(first[1].data, [0.0, 0.0, LN2])
+    for grad in first:
+        for second in mg.grad(grad.sum(), [base, exponent], retain_graph=True):
+            assert np.isfinite(second.data).all()
 
 
 def test_where_routes_gradient_to_the_chosen_branch():

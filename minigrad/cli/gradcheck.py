@@ -14,7 +14,7 @@ import inspect
 import numpy as np
 
 from .. import autograd, ops
-from ..gradcheck import gradcheck
+from ..gradcheck import check_tolerance, disagreement, gradcheck
 from ..tensor import Tensor, apply
 
 
@@ -26,10 +26,33 @@ def add_parser(subparsers) -> None:
         "against central finite differences on a small float64 case, print a table of the "
         "largest errors, and exit with status 1 if any op fails.",
     )
-    parser.add_argument("--eps", type=float, default=1e-6, help="finite-difference step")
-    parser.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance")
-    parser.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance")
+    parser.add_argument(
+        "--eps", type=_number("eps"), default=1e-6, help="finite-difference step (finite, > 0)"
+    )
+    parser.add_argument(
+        "--atol", type=_number("atol"), default=1e-5, help="absolute tolerance (finite, >= 0)"
+    )
+    parser.add_argument(
+        "--rtol", type=_number("rtol"), default=1e-3, help="relative tolerance (finite, >= 0)"
+    )
     parser.set_defaults(run=run)
+
+
+def _number(name: str):
+    """An argparse type for option `name`: a float obeying gradcheck's rule for it (eps finite
+    and > 0, atol and rtol finite and >= 0), else argparse's usage error naming the option."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+        try:
+            return check_tolerance(name, value)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
 
 
 def primitives() -> list[type]:
@@ -120,9 +143,10 @@ def check_op(op: type, arrays: tuple, params: tuple, eps: float, atol: float, rt
 
 
 def _max_jacobian_error(fn, inputs: list, eps: float) -> float:
-    """Largest |engine - central difference| over every Jacobian entry of every input."""
+    """Largest |engine - central difference| over every Jacobian entry of every input: NaN if
+    any entry is NaN on either side (or inf against a finite value), as gradcheck counts it."""
     out = fn(*inputs)
-    worst = 0.0
+    errors = [0.0]
     for k in range(out.size):
         seed = np.zeros(out.size)
         seed[k] = 1.0
@@ -130,8 +154,9 @@ def _max_jacobian_error(fn, inputs: list, eps: float) -> float:
         for tensor, grad in zip(inputs, grads):
             engine = np.zeros(tensor.shape) if grad is None else grad.data
             numeric = _numeric_row(fn, inputs, tensor, k, eps)
-            worst = max(worst, float(np.max(np.abs(engine - numeric), initial=0.0)))
-    return worst
+            _, difference = disagreement(engine, numeric, 0.0, 0.0)
+            errors.append(float(np.max(difference, initial=0.0)))  # np.max keeps a NaN
+    return float(np.max(errors))
 
 
 def _numeric_row(fn, inputs: list, tensor: Tensor, k: int, eps: float) -> np.ndarray:
@@ -145,7 +170,8 @@ def _numeric_row(fn, inputs: list, tensor: Tensor, k: int, eps: float) -> np.nda
         flat[j] -= 2 * eps
         tensor.data = flat.reshape(original.shape)
         minus = fn(*inputs).data.ravel()[k]
-        row[j] = (plus - minus) / (2 * eps)
+        with np.errstate(invalid="ignore"):
+            row[j] = (plus - minus) / (2 * eps)
     tensor.data = original
     return row.reshape(original.shape)
 

@@ -36,7 +36,8 @@ class MSELoss(_Loss):
 
 
 class BCELoss(_Loss):
-    """-(y log p + (1 - y) log(1 - p)) for probabilities p in [0, 1]."""
+    """-(y log p + (1 - y) log(1 - p)) for probabilities p and targets y in [0, 1]; a value
+    outside [0, 1] (or NaN) in either is a ValueError, as in PyTorch."""
 
     function = staticmethod(F.binary_cross_entropy)
 
