@@ -195,22 +195,11 @@ BCE_FIRST = (-0.3 / 0.21, np.log(7 / 3))
 BCE_SECOND = ((0.6 / 0.09 + 0.4 / 0.49, -1 / 0.21), (-1 / 0.21, 0.0))
 
 
-CORE_0D_ACCUMULATE = (
-    "core: autograd._accumulate crashes when a 0-d node gets a third gradient: `current + grad` "
-    "of 0-d arrays is a NumPy scalar, and np.add(current, grad, out=current) then raises "
-    "TypeError 'return arrays must be of ArrayType'"
-)
-
-
 @pytest.mark.parametrize(
     "shape",
     [
         pytest.param((1,), id="1d"),
-        pytest.param(
-            (),
-            id="0d",
-            marks=pytest.mark.xfail(strict=True, reason=CORE_0D_ACCUMULATE, raises=TypeError),
-        ),
+        pytest.param((), id="0d"),
     ],
 )
 def test_binary_cross_entropy_second_derivatives_have_their_known_values(shape):

@@ -48,10 +48,6 @@ class OpCase:
     domain: dict = field(default_factory=dict)  # arrays() options for every input
     domains: tuple = ()  # per-input options, overriding `domain`
     prepare: Callable | None = None  # arrays -> arrays (bool conditions, tie-free grids)
-    # Why gradgradcheck cannot pass yet (a bug outside the op) and the exception it raises: the
-    # row's second-order check is then a strict xfail for that exception only, which starts
-    # failing, and must lose its reason, once the bug is fixed.
-    second_order_blocked_by: tuple = ()
 
     def options(self, index: int) -> dict:
         if self.domains and self.domains[index] is not None:
@@ -352,12 +348,6 @@ FUSED_AND_LOSSES = [
     ),
 ]
 
-CORE_0D_ACCUMULATE = (
-    "core: autograd._accumulate crashes when a 0-d node gets a third gradient: `current + grad` "
-    "of 0-d arrays is a NumPy scalar, and np.add(current, grad, out=current) then raises "
-    "TypeError 'return arrays must be of ArrayType'",
-    TypeError,
-)
 ZERO_D = [
     OpCase("mul_0d", lambda a, b: a * b, np.multiply, ((), ())),
     OpCase(
@@ -366,7 +356,6 @@ ZERO_D = [
         np.divide,
         ((), ()),
         domains=(None, NONZERO),
-        second_order_blocked_by=CORE_0D_ACCUMULATE,
     ),
     OpCase(
         "pow_0d",
@@ -374,7 +363,6 @@ ZERO_D = [
         np.power,
         ((), ()),
         domains=(POSITIVE, None),
-        second_order_blocked_by=CORE_0D_ACCUMULATE,
     ),
     OpCase(
         "pow_0d_base_vector_exponent",
@@ -382,7 +370,6 @@ ZERO_D = [
         np.power,
         ((), (3,)),
         domains=(POSITIVE, None),
-        second_order_blocked_by=CORE_0D_ACCUMULATE,
     ),
     OpCase(
         "binary_cross_entropy_0d",
@@ -390,8 +377,15 @@ ZERO_D = [
         lambda p, y: -(y * np.log(p) + (1 - y) * np.log(1 - p)),
         ((), ()),
         domains=({"min_value": 0.05, "max_value": 0.95}, {"min_value": 0.02, "max_value": 0.98}),
-        second_order_blocked_by=CORE_0D_ACCUMULATE,
     ),
+    # PyTorch takes axis 0 and -1 on a 0-d tensor: a reduction over nothing.
+    OpCase("sum_0d_axis", lambda x: x.sum(axis=0) * x, lambda x: x * x, ((),)),
+    OpCase("mean_0d_axis", lambda x: x.mean(axis=-1) * x, lambda x: x * x, ((),)),
+    OpCase("max_0d_axis", lambda x: x.max(axis=0) * x, lambda x: x * x, ((),)),
+    OpCase("logsumexp_0d_axis", lambda x: x.logsumexp(axis=0) * x, lambda x: x * x, ((),)),
+    OpCase("softmax_0d", lambda x: x.softmax(axis=0) * x, lambda x: x, ((),)),
+    OpCase("log_softmax_0d", lambda x: x.log_softmax(axis=-1) + x * x, lambda x: x * x, ((),)),
+    OpCase("transpose_0d", lambda x: x.transpose(0, 0) * x, lambda x: x * x, ((),)),
 ]
 
 OPS = UNARY + BINARY + MATMUL + SHAPE_OPS + REDUCTION_ROWS + FUSED_AND_LOSSES + ZERO_D
@@ -442,13 +436,6 @@ def test_gradcheck_float64(case):
     assert mg.gradcheck(case.fn, as_tensors(case_inputs(case)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: Softmax's VJP on Tensors (create_graph) calls Tensor.sum(axis=0) on a 0-d "
-    "tensor and Sum.forward raises AxisError, though the forward and the ndarray VJP take axis 0 "
-    "on 0-d (softmax of a 0-d tensor is 1, as in PyTorch)",
-    raises=np.exceptions.AxisError,
-)
 def test_gradgradcheck_of_0d_softmax():
     x = mg.tensor(0.7, dtype=np.float64, requires_grad=True)
     assert x.softmax(axis=0).item() == 1.0
@@ -456,19 +443,7 @@ def test_gradgradcheck_of_0d_softmax():
     assert mg.gradgradcheck(lambda t: t.softmax(axis=0), (x,))
 
 
-def second_order_params(cases) -> list:
-    """Every row, those whose second-order check is blocked elsewhere as strict xfails."""
-    params = []
-    for case in cases:
-        marks = []
-        if case.second_order_blocked_by:
-            reason, error = case.second_order_blocked_by
-            marks.append(pytest.mark.xfail(strict=True, reason=reason, raises=error))
-        params.append(pytest.param(case, id=case.name, marks=marks))
-    return params
-
-
-@pytest.mark.parametrize("case", second_order_params(OPS))
+@pytest.mark.parametrize("case", OPS, ids=ids(OPS))
 def test_gradgradcheck_float64(case):
     """Second derivatives of every row against finite differences of the first, in float64.
 
