@@ -718,6 +718,60 @@ class Tensor:
     def __rmatmul__(self, other):
         return _operand_tensor(other, self).matmul(self)
 
+    # ---- in place: `p -= lr * p.grad` changes p itself, as in PyTorch -------------------------
+
+    def __iadd__(self, other):
+        return _update_in_place(self, ops.Add, np.add, other, "add_")
+
+    def __isub__(self, other):
+        return _update_in_place(self, ops.Sub, np.subtract, other, "sub_")
+
+    def __imul__(self, other):
+        return _update_in_place(self, ops.Mul, np.multiply, other, "mul_")
+
+    def __itruediv__(self, other):
+        return _update_in_place(self, ops.Div, np.divide, other, "div_")
+
+    def add_(self, other) -> Tensor:
+        """self += other, in this tensor's own buffer (see `__iadd__`)."""
+        return self.__iadd__(other)
+
+    def sub_(self, other) -> Tensor:
+        """self -= other, in this tensor's own buffer."""
+        return self.__isub__(other)
+
+    def mul_(self, other) -> Tensor:
+        """self *= other, in this tensor's own buffer."""
+        return self.__imul__(other)
+
+    def div_(self, other) -> Tensor:
+        """self /= other, in this tensor's own buffer."""
+        return self.__itruediv__(other)
+
+    def zero_(self) -> Tensor:
+        """Set every element to 0, in place."""
+        return self.fill_(0)
+
+    def fill_(self, value) -> Tensor:
+        """Set every element to `value` (a number), in place."""
+        return _update_in_place(self, ops.Mul, _fill, 0, "fill_", then=value)
+
+    def copy_(self, source) -> Tensor:
+        """Copy `source` (broadcast to this shape) into this tensor, in place; under grad mode
+        the gradient flows to `source`, as in PyTorch."""
+        source = source if isinstance(source, Tensor) else _operand_tensor(source, self)
+        return _update_in_place(self, ops.Mul, _fill, 0, "copy_", then=source)
+
+    def clamp_(self, min=None, max=None) -> Tensor:
+        """clip(min, max), in place."""
+        if min is None and max is None:
+            raise ValueError("clamp_ needs at least one of min and max")
+        if not _changes_recorded(self, None, "clamp_"):
+            np.clip(self._data, min, max, out=self._data)
+            self._bump_version()
+            return self
+        return _adopt(self, self.clip(min, max))
+
     def __neg__(self):
         return apply_unary(ops.Neg, self)
 
@@ -965,6 +1019,75 @@ def _checked_grad(tensor: Tensor, value) -> np.ndarray | None:
             f"{data.shape} and dtype {data.dtype}; a gradient must match its tensor exactly"
         )
     return value
+
+
+def _changes_recorded(tensor: Tensor, other, name: str) -> bool:
+    """Whether an in-place change of `tensor` must be recorded on the tape (grad mode on, and it
+    or `other` requires grad). A leaf that requires grad refuses, as in PyTorch: its gradient is
+    about its own value, which the change would overwrite; update it under `no_grad()`."""
+    if not grad_mode.enabled:
+        return False
+    other_grad = isinstance(other, Tensor) and other._requires_grad
+    if tensor._requires_grad and tensor.grad_fn is None:
+        raise RuntimeError(
+            f"{name}: a leaf tensor that requires grad cannot be changed in place while grad "
+            "mode is on; do it inside `with mg.no_grad():` (the optimizer-step idiom), or use "
+            "the out-of-place op"
+        )
+    return tensor._requires_grad or other_grad
+
+
+def _update_in_place(tensor: Tensor, op, ufunc, other, name: str, then=None) -> Tensor:
+    """`tensor (op)= other` written into tensor's own buffer, so every alias of the buffer sees
+    it and its version moves on (a node that saved the old values refuses to backpropagate).
+
+    Under grad mode, with anything requiring grad, the change is recorded instead: the result of
+    the out-of-place op becomes the tensor's value and history, and the old buffer stays intact
+    for the nodes that saved it, as `relu_` does when its buffer is not free.
+    `then` (fill_, copy_): after multiplying by 0, add this value or tensor.
+    """
+    if _changes_recorded(tensor, then if then is not None else other, name):
+        result = _binary(op, tensor, other)
+        if then is not None:
+            result = result + then
+        return _adopt(tensor, result)
+    if ufunc is _fill:
+        source = then._data if isinstance(then, Tensor) else then
+        _fill(tensor, source)
+    else:
+        operand = other._data if isinstance(other, Tensor) else other
+        try:
+            ufunc(tensor._data, operand, out=tensor._data)
+        except ValueError as error:
+            raise ShapeError(
+                f"{name}: the result of shapes {tensor.shape} and {np.shape(operand)} does not "
+                f"fit in place in a tensor of shape {tensor.shape} ({error})"
+            ) from None
+    tensor._bump_version()
+    return tensor
+
+
+def _fill(tensor: Tensor, source) -> None:
+    try:
+        np.copyto(tensor._data, source)
+    except ValueError as error:
+        raise ShapeError(
+            f"cannot copy values of shape {np.shape(source)} into a tensor of shape "
+            f"{tensor.shape} ({error})"
+        ) from None
+
+
+def _adopt(tensor: Tensor, result: Tensor) -> Tensor:
+    """`tensor` takes `result`'s values and history (a recorded in-place op)."""
+    if result._data.shape != tensor._data.shape:
+        raise ShapeError(
+            f"an in-place op on a tensor of shape {tensor.shape} gave shape {result.shape}, "
+            "which does not fit in it"
+        )
+    tensor._data = result._data.astype(tensor._data.dtype, copy=False)
+    tensor.grad_fn = result.grad_fn
+    tensor._requires_grad = result._requires_grad
+    return tensor
 
 
 def _compare(ufunc, a: Tensor, b) -> Tensor:

@@ -152,3 +152,96 @@ def test_in_place_values_and_gradients_against_known_results():
     np.testing.assert_array_equal(x.grad, [[1.0, -1.0]])
     t = (x @ w).tanh_()
     np.testing.assert_allclose(t.data, np.tanh([[3.0, -3.5]]), rtol=1e-15)
+
+
+# ---- in-place arithmetic: `p -= lr * p.grad` changes p itself ----------------------------------
+
+
+def test_the_update_idiom_with_augmented_assignment_changes_the_parameter():
+    p = mg.tensor([1.0, 2.0], requires_grad=True)
+    alias = p.data
+    losses = []
+    for _ in range(3):
+        loss = (p * p).sum()
+        losses.append(loss.item())
+        loss.backward()
+        with mg.no_grad():
+            p -= 0.25 * p.grad
+        p.grad = None
+    assert losses == [5.0, 1.25, 0.3125]  # each step halves p: the parameter really changes
+    assert p.data is alias and p.is_leaf and p.requires_grad
+
+
+@pytest.mark.parametrize(
+    ("method", "operator", "expected"),
+    [
+        ("add_", "__iadd__", [3.0, 5.0]),
+        ("sub_", "__isub__", [-1.0, -1.0]),
+        ("mul_", "__imul__", [2.0, 6.0]),
+        ("div_", "__itruediv__", [0.5, 2.0 / 3.0]),
+    ],
+)
+def test_in_place_arithmetic_writes_into_the_buffer(method, operator, expected):
+    for name in (method, operator):
+        x = mg.tensor([1.0, 2.0])
+        buffer = x.data
+        assert getattr(x, name)(mg.tensor([2.0, 3.0])) is x
+        assert x.data is buffer
+        np.testing.assert_allclose(x.data, expected, rtol=1e-6)
+
+
+def test_zero_fill_copy_and_clamp_in_place():
+    x = mg.tensor([1.0, -2.0, 3.0])
+    buffer = x.data
+    assert x.clamp_(-1.0, 2.0) is x
+    np.testing.assert_array_equal(x.data, [1.0, -1.0, 2.0])
+    x.fill_(7)
+    np.testing.assert_array_equal(x.data, [7.0, 7.0, 7.0])
+    x.copy_([4.0, 5.0, 6.0])
+    np.testing.assert_array_equal(x.data, [4.0, 5.0, 6.0])
+    x.zero_()
+    np.testing.assert_array_equal(x.data, [0.0, 0.0, 0.0])
+    assert x.data is buffer
+
+
+def test_an_in_place_change_of_a_leaf_that_requires_grad_needs_no_grad():
+    p = mg.tensor([1.0, 2.0], requires_grad=True)
+    for change in (lambda: p.__isub__(1.0), lambda: p.add_(1.0), lambda: p.zero_()):
+        with pytest.raises(RuntimeError, match=r"leaf tensor that requires grad .* mg\.no_grad"):
+            change()
+    np.testing.assert_array_equal(p.data, [1.0, 2.0])
+
+
+def test_an_in_place_change_is_seen_by_the_version_check():
+    p = mg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (p * p).sum()
+    with mg.no_grad():
+        p.mul_(2)
+    with pytest.raises(mg.BackwardError, match="modified by an in-place operation"):
+        loss.backward()
+
+
+def test_a_recorded_in_place_op_is_differentiable():
+    x = mg.tensor([1.0, 2.0], dtype=np.float64, requires_grad=True)
+    h = x * x
+    h += x  # recorded: h = x^2 + x
+    h *= 3.0
+    h.sum().backward()
+    np.testing.assert_allclose(x.grad, 3 * (2 * x.data + 1))
+    source = mg.tensor([1.0, 2.0], dtype=np.float64, requires_grad=True)
+    target = mg.zeros(2, dtype=np.float64)
+    target.copy_(source)
+    (target * target).sum().backward()
+    np.testing.assert_array_equal(source.grad, [2.0, 4.0])
+    assert mg.gradcheck(
+        lambda t: (t * 2).add_(t * t).mul_(t),
+        (mg.tensor([0.5, 1.5], dtype=np.float64, requires_grad=True),),
+    )
+
+
+def test_an_in_place_result_that_does_not_fit_is_a_shape_error():
+    x = mg.tensor([1.0, 2.0])
+    with pytest.raises(mg.ShapeError, match=r"does not fit in place in a tensor of shape \(2,\)"):
+        x += mg.ones(3, 2)
+    with pytest.raises(mg.ShapeError, match="cannot copy values of shape"):
+        x.copy_([1.0, 2.0, 3.0])
