@@ -464,7 +464,7 @@ def _modified_message(node: Node, what: str) -> str:
     return (
         f"one of the values {node.name()} saved for backward ({what}) was modified by an "
         "in-place operation after the forward pass, so its gradient would be wrong; change it "
-        "after backward, or on a copy (x = x * 1, x.clone()), or compute it again"
+        "after backward, or on a copy (y = x * 1), or compute it again"
     )
 
 

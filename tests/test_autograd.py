@@ -1015,23 +1015,37 @@ def test_overlapping_no_grad_scopes_in_two_threads_leave_recording_on():
 
 
 def test_concurrent_backwards_into_a_shared_leaf_lose_no_contribution():
+    import sys
     import threading
 
-    w = f64(np.zeros(64))
-    count, threads = 4, []
-    barrier = threading.Barrier(count)
+    count, rounds, trials = 4, 5, 60
 
-    def contribute():
-        barrier.wait(5)
-        for _ in range(50):
-            (w * 1.0).sum().backward()
+    def one_trial() -> np.ndarray:
+        w = f64(np.zeros(64))
+        barrier = threading.Barrier(count)
 
-    threads = [threading.Thread(target=contribute) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    np.testing.assert_array_equal(w.grad, np.full(64, count * 50.0))
+        def contribute():
+            barrier.wait(5)
+            for _ in range(rounds):
+                (w * 1.0).sum().backward()
+
+        threads = [threading.Thread(target=contribute) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return w.grad
+
+    # The race is at a fresh leaf, when two threads both find `.grad` None and store their own
+    # array; switching threads every microsecond makes it likely within a few dozen trials.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        totals = [one_trial() for _ in range(trials)]
+    finally:
+        sys.setswitchinterval(interval)
+    for total in totals:
+        np.testing.assert_array_equal(total, np.full(64, count * rounds * 1.0))
 
 
 # ---- hooks and .grad keep the tensor's shape and dtype -----------------------------------------
