@@ -115,6 +115,11 @@ class Node:
         "out_version",
     )
 
+    hooks: list | None
+    info: object
+    mark: object
+    out_version: int
+
     def __init__(self, op, parents: tuple, needs: tuple, saved, saved_from: tuple, out, params):
         """Record that `op` ran: its inputs' `parents` (per input its Node, the leaf Tensor
         requiring grad, or None for a constant; `needs` says which are not None), what its VJP
@@ -606,7 +611,7 @@ def grad(
         create_graph=create_graph,
         capture={key: None for key in keys},
     )
-    results = []
+    results: list[Tensor | None] = []
     for index, (tensor, key) in enumerate(zip(inputs, keys)):
         value = capture[key]
         if value is None:

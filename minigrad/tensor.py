@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import numbers
 import weakref
 from math import prod
@@ -52,6 +53,7 @@ ONE_INPUT, BOTH_INPUTS, FIRST_INPUT, SECOND_INPUT = (
 
 
 def _needs(parents: tuple) -> tuple:
+    """Per input, whether its gradient is wanted: its parent is not None."""
     needs = tuple([parent is not None for parent in parents])
     shared = _needs_patterns.get(needs)
     if shared is None:
@@ -97,10 +99,11 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
         out = np.asarray(out)
     node = None
     if recording and grad_mode.enabled:
+        inputs_parents = tuple(parents)
+        needs = _needs(inputs_parents)
         if not constant:  # every input a tensor requiring grad: the usual case (a Linear layer)
             saved = tuple(arrays) if op.saves_inputs else None
             saved_from = tuple(tensors) if op.saves_inputs else ()
-            needs = _needs(parents)
         else:
             if len(arrays) == 2:
                 saved = _saved_beside_constant(
@@ -111,8 +114,7 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
             else:
                 saved = _constants(arrays, parents, constant)
             saved_from = _saved_tensors(saved, arrays, tensors)
-            needs = _needs(parents)
-        node = Node(op, tuple(parents), needs, saved, saved_from, out, params)
+        node = Node(op, inputs_parents, needs, saved, saved_from, out, params)
     if autograd._watchers:
         _notify_forward(op, arrays, params, out, node)
     return wrap(out, node)
@@ -194,7 +196,7 @@ def apply_unary_inplace(op, x: Tensor) -> Tensor:
     if recording:
         previous = x.grad_fn
         x.grad_fn = Node(op, (previous,), ONE_INPUT, None, (), out, ())
-        if previous.hooks:
+        if previous is not None and previous.hooks:
             _move_retain_grad(previous, x.grad_fn, x)
     if autograd._watchers:
         _notify_forward(op, [data], (), out, x.grad_fn if recording else None)
@@ -205,13 +207,14 @@ def apply_unary_inplace(op, x: Tensor) -> Tensor:
 def _move_retain_grad(previous: Node, node: Node, tensor: Tensor) -> None:
     """`tensor.retain_grad()` follows the tensor to its new node after an in-place op, as in
     PyTorch; other hooks stay where they were registered and see the gradient of the old value."""
+    hooks = previous.hooks or []
     moving = [
         hook
-        for hook in previous.hooks
+        for hook in hooks
         if getattr(hook, "retained", None) is not None and hook.retained() is tensor
     ]
     for hook in moving:
-        previous.hooks.remove(hook)
+        hooks.remove(hook)
     node.hooks = moving or None
 
 
@@ -236,7 +239,7 @@ def apply_binary(op, a, b) -> Tensor:
         else:
             needs = FIRST_INPUT if a_grad else SECOND_INPUT
             saved = _saved_beside_constant(op, a_data, b_data, 1 if a_grad else 0)
-        saved_from = ()
+        saved_from: tuple = ()
         if saved is not None:  # the operands' own arrays, if the node keeps them
             if a_tensor and saved[0] is a_data:
                 saved_from = (a,)
@@ -440,6 +443,14 @@ class Tensor:
         "_base",
         "__weakref__",
     )
+    _data: np.ndarray
+    _grad: np.ndarray | None
+    _requires_grad: bool
+    grad_fn: Node | None
+    _hooks: list | None
+    name: str | None
+    _version: int  # in-place writes to the buffer through the Tensor API (`_bump_version`)
+    _base: Tensor | None  # the tensor whose buffer (and version) a `detach()`ed alias shares
     # ndarray (op) Tensor defers to Tensor's reflected operators instead of looping elementwise.
     __array_ufunc__ = None
     __hash__ = object.__hash__
@@ -562,7 +573,7 @@ class Tensor:
         values, so unlike NumPy's implicit conversion (`__array__`) it works on any tensor."""
         return self._data
 
-    def item(self) -> float:
+    def item(self) -> builtins.float:
         if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self._data.item()
@@ -619,7 +630,7 @@ class Tensor:
             )
         return bool(self._data)
 
-    def __float__(self) -> float:
+    def __float__(self) -> builtins.float:
         return float(self.item())
 
     def __repr__(self) -> str:
@@ -655,7 +666,7 @@ class Tensor:
                 values = grad.data if isinstance(grad, Tensor) else grad
                 tensor.grad = values.copy() if tensor.grad is None else tensor.grad + values
 
-        retain.retained = reference  # an in-place op moves this hook to the tensor's new node
+        retain.retained = reference  # type: ignore[attr-defined]  # an in-place op moves this hook to the tensor's new node
         self._add_hook(retain)
 
     def register_hook(self, hook):
@@ -831,7 +842,7 @@ class Tensor:
         """relu in place: this tensor becomes relu(self) (see `apply_unary_inplace`)."""
         return apply_unary_inplace(ops.Relu, self)
 
-    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+    def leaky_relu(self, negative_slope: builtins.float = 0.01) -> Tensor:
         return apply_unary(ops.LeakyRelu, self, (negative_slope,))
 
     def softplus(self) -> Tensor:
