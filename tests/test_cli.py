@@ -312,7 +312,8 @@ def test_train_on_an_incomplete_mnist_folder_exits_2(tmp_path, capsys):
 # ---- checkpoints, resume, and run folders that never mix two runs ------------------------------
 
 # Adam (per-parameter state), a cosine schedule (scheduler state) and dropout (the engine RNG)
-EPOCHS = 10  # enough that a signal sent after the first checkpoint lands before the last
+EPOCHS = 30  # enough that a signal sent after the first checkpoint lands before the last,
+# even on a loaded machine
 RESUMABLE = ["--epochs", str(EPOCHS), "--hidden", "16", "--batch-size", "8", "--dropout", "0.2"]
 RESUMABLE += ["--optimizer", "adam", "--schedule", "cosine", "--seed", "5", "--quiet"]
 
