@@ -80,6 +80,6 @@ class Function:
             if not callable(getattr(cls, method, None)):
                 raise TypeError(f"{cls.__name__} must define a static {method}(ctx, ...)")
         op = cls.__dict__.get("_op") or _CustomOp(cls)
-        cls._op = op
+        cls._op = op  # type: ignore[attr-defined]  # one adapter per Function subclass
         needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
         return apply(op, inputs, (Context(needs),))

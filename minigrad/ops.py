@@ -18,6 +18,8 @@ Adding an op means adding a class here and a row in `tests/test_ops.py`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from math import prod
 
 import numpy as np
@@ -413,7 +415,7 @@ class Pow(Op):
 class _Extremum(Op):
     """Shared VJP of maximum/minimum: the gradient goes to the winner, split evenly on ties."""
 
-    compare = None
+    compare: Callable  # np.greater or np.less: where the first input wins outright
 
     @classmethod
     def vjp(cls, g, out, inputs, needs):

@@ -30,7 +30,7 @@ def generator() -> np.random.Generator:
 
 def get_state() -> dict:
     """A copy of the engine RNG's state (plain ints and strings), to checkpoint with `mg.save`."""
-    return copy.deepcopy(_generator.bit_generator.state)
+    return copy.deepcopy(dict(_generator.bit_generator.state))
 
 
 def set_state(state: Mapping) -> None:

@@ -22,7 +22,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import numpy as np
 
@@ -308,7 +308,7 @@ class _Reader:
     def _decode_scalar(self, index) -> np.generic:
         array = self._decode_array(index)
         _expect(array.ndim == 0, "scalar of shape", array.shape)
-        return array[()]
+        return cast(np.generic, array[()])
 
     def _entry_bytes(self, name: str) -> bytes:
         info = self._checked_info(name)
@@ -370,7 +370,7 @@ def _read_header(entry, name: str) -> tuple[tuple, bool, np.dtype]:
 
 def _read_into(entry, buffer: np.ndarray, name: str) -> None:
     """Fill `buffer` from `entry`, which must end exactly there (so its checksum is verified)."""
-    view, filled = memoryview(buffer), 0
+    view, filled = buffer.data, 0  # `buffer` is flat uint8: one byte per item
     while filled < len(view):
         got = entry.readinto(view[filled:])
         if not got:

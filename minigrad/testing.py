@@ -116,9 +116,7 @@ def arrays(
     their domain; `min_gap` makes all elements distinct and at least that far apart, so a max,
     min or sort has no ties for a finite difference to straddle.
     """
-    if isinstance(shape, SearchStrategy):
-        shape = draw(shape)
-    shape = tuple(shape)
+    shape = tuple(draw(shape) if isinstance(shape, SearchStrategy) else shape)
     if min_gap is None:
         elements = _element_strategy(min_value, max_value, away_from, margin)
         array = draw(hnp.arrays(np.float64, shape, elements=elements))
@@ -217,7 +215,7 @@ def check_op(
         return
 
     @settings(
-        max_examples=max_examples or settings.default.max_examples,
+        max_examples=max_examples or _default_examples(),
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
@@ -288,3 +286,9 @@ def _check_grad_layout(fn, arrays_in: list, dtype) -> None:
         assert tensor.grad.dtype == tensor.dtype, (
             f"input {index}: gradient of dtype {tensor.grad.dtype} for a {tensor.dtype} input"
         )
+
+
+def _default_examples() -> int:
+    """The loaded hypothesis profile's example count (a project's conftest may set one)."""
+    default = settings.default
+    return default.max_examples if default is not None else 100

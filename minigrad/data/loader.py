@@ -65,7 +65,8 @@ class DataLoader:
 
     def _batch(self, indices: np.ndarray) -> tuple[Tensor, ...] | Tensor:
         if _indexes_rows(self.dataset):
-            return tuple(wrap(array[indices], None) for array in self.dataset.arrays)
+            arrays = self.dataset.arrays  # type: ignore[attr-defined]  # a TensorDataset
+            return tuple(wrap(array[indices], None) for array in arrays)
         examples = [self.dataset[int(i)] for i in indices]
         if not isinstance(examples[0], (tuple, list)):
             return wrap(_stack(examples), None)

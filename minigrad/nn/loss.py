@@ -7,13 +7,16 @@ softplus, and BCE clamps its logs at -100 as PyTorch does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .. import functional as F
 from ..tensor import Tensor
 from .module import Module
 
 
 class _Loss(Module):
-    function = None
+    # The loss function of `nn.functional` each subclass wraps, called as a plain function.
+    function: Callable[..., Tensor]
 
     def __init__(self, reduction: str = "mean"):
         super().__init__()

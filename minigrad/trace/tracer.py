@@ -33,7 +33,7 @@ class OpRecord:
 
     @property
     def flops(self) -> int | None:
-        if self.matmul_flops is None:
+        if self.matmul_flops is None or self.other_flops is None:
             return None
         return self.matmul_flops + self.other_flops
 
@@ -126,9 +126,8 @@ class Tracer:
         autograd.add_watcher(self)
         return self
 
-    def __exit__(self, *exc_info) -> bool:
+    def __exit__(self, *exc_info) -> None:
         autograd.remove_watcher(self)
-        return False
 
     def on_forward(self, op, arrays, params, out, node) -> None:
         shapes = [None if a is None else np.shape(a) for a in arrays]
@@ -181,7 +180,7 @@ class Tracer:
                 totals["unknown_ops"] += 1
                 continue
             totals[f"{phase}_flops"] += record.flops
-            totals[f"{phase}_matmul_flops"] += record.matmul_flops
+            totals[f"{phase}_matmul_flops"] += record.matmul_flops or 0
         return totals
 
     def summary(self) -> str:
