@@ -42,7 +42,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 
-EXAMPLES = int(os.environ.get("MINIGRAD_FUZZ_EXAMPLES", "250"))
+EXAMPLES = int(os.environ.get("MINIGRAD_FUZZ_EXAMPLES", "800"))
 
 # Operands are kept this far from kinks and domain edges, and results below BOUND in magnitude,
 # so a finite-difference step (at most 1e-5 on a leaf) never crosses a kink.
@@ -409,6 +409,8 @@ class Builder:
         self.real: list = []
         self.wide: list = []
         self.uses: list = []
+        self.alias: list = []  # per value: the earliest value that is the same tensor
+        self.load: list = []  # per tensor (alias root): how many operand slots consume it
 
     # ---- values
 
@@ -435,16 +437,32 @@ class Builder:
 
     def _append(self, step, real, wide) -> None:
         self.program.steps.append(step)
-        self.real.append(np.asarray(real))
+        real = np.asarray(real)
+        self.real.append(real)
         self.wide.append(np.asarray(wide, dtype=np.float64))
         self.uses.append(0)
+        # A shape or dtype op that changes nothing returns its input tensor itself: the two
+        # values are one tensor, whose consumers add up (for BUG-1's cap).
+        source = step.args[0] if step.args else None
+        same = source is not None and self.real[source].shape == real.shape
+        if step.op in ("reshape", "squeeze", "flatten", "broadcast_to") and same:
+            self.alias.append(self.alias[source])
+        elif step.op in ("double", "float") and self.real[source].dtype == real.dtype:
+            self.alias.append(self.alias[source])
+        else:
+            self.alias.append(len(self.real) - 1)
+        self.load.append(0)
         for i in step.args:
             self.uses[i] += 1
+            self.load[self.alias[i]] += _SLOTS.get(step.op, 1)
 
     def usable(self, i: int, times: int = 1) -> bool:
         """Whether value i can be consumed `times` more times (BUG-1's cap on 0-d values)."""
         if known("zero_dim_three_grads") and self.real[i].ndim == 0:
-            return self.uses[i] + times <= 2
+            root = self.alias[i]
+            sinks = sum(1 for j, n in enumerate(self.uses) if n == 0 and self.alias[j] == root)
+            # each alias no step consumes is an output, which the loss consumes once more
+            return self.load[root] + sinks - (self.uses[i] == 0) + times <= 2
         return True
 
     def pick(self) -> int | None:
@@ -483,8 +501,9 @@ class Builder:
 
     def try_step(self, op: str, args: tuple, params: dict, domain=None) -> bool:
         """Evaluate a candidate step; keep it if it is defined, smooth and bounded there."""
-        for i in set(args):
-            if not self.usable(i, args.count(i)):
+        roots = [self.alias[i] for i in args]
+        for i in args:
+            if not self.usable(i, roots.count(self.alias[i]) * _SLOTS.get(op, 1)):
                 return False
         row = OPS[op]
         try:
@@ -500,6 +519,10 @@ class Builder:
             return False
         self._append(Step(op, args, params), real, wide)
         return True
+
+
+# How many times a composite op consumes its input inside (var: x - x.mean()); 1 if not listed.
+_SLOTS = {"var": 2}
 
 
 def _broadcasts(a: tuple, b: tuple) -> bool:
@@ -801,11 +824,12 @@ def _drop_from(b: Builder, mark: int) -> None:
     """Forget leaves drawn for a step that was then rejected."""
     while len(b.real) > mark:
         step = b.program.steps.pop()
-        b.real.pop(), b.wide.pop(), b.uses.pop()
+        b.real.pop(), b.wide.pop(), b.uses.pop(), b.alias.pop(), b.load.pop()
         if step.op == "leaf":
             b.program.leaves.pop()
         for i in step.args:
             b.uses[i] -= 1
+            b.load[b.alias[i]] -= _SLOTS.get(step.op, 1)
 
 
 UNARY = [
@@ -1029,3 +1053,134 @@ def check_program(program: Program) -> None:
 def test_random_programs_match_numpy_and_finite_differences(program):
     """Forward, first- and second-order gradients, shapes and dtypes of a random program."""
     check_program(program)
+
+
+# ---------------------------------------------------------------------------------------------
+# known engine bugs, one minimal reproducer each (strict=False: each passes once its bug is fixed,
+# and then its KNOWN_BUGS entry, if any, should go)
+
+
+def _leaf(values, dtype=np.float64):
+    return mg.Tensor(np.array(values, dtype=dtype), requires_grad=True)
+
+
+@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["zero_dim_three_grads"])
+def test_bug_zero_dim_three_grads():
+    """x*x + x on a 0-d x: the third contribution is added in place into a NumPy scalar."""
+    x = _leaf(2.0)
+    (x * x + x).backward()
+    assert x.grad.shape == () and x.grad == 5.0
+
+
+@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["zero_dim_second_order"])
+def test_bug_zero_dim_second_order():
+    """x / x on a 0-d x uses x twice; the second-order pass reads it more often and crashes."""
+    x = _leaf(-1.0)
+    (g,) = mg.grad(x / x, x, create_graph=True)
+    (h,) = mg.grad(g, x, allow_unused=True)
+    assert h is None or h.item() == 0.0
+
+
+@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["zero_dim_tanh"])
+def test_bug_zero_dim_tanh():
+    """x.tanh().sum() on a 0-d x: Tanh.vjp_into's `out * out` is a NumPy scalar, not a buffer."""
+    x = _leaf(0.5)
+    x.tanh().sum().backward()
+    assert np.isclose(x.grad, 1 - np.tanh(0.5) ** 2)
+
+
+@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["zero_dim_axis"])
+@pytest.mark.parametrize(
+    "op, axis",
+    [(op, axis) for op in ("sum", "mean", "max", "min", "logsumexp") for axis in (0, -1)]
+    + [("softmax", -1), ("log_softmax", -1)],  # softmax(0) on a 0-d tensor works
+)
+def test_bug_zero_dim_axis(op, axis):
+    """PyTorch accepts dim 0 and -1 on a 0-d tensor (its one virtual dimension)."""
+    x = _leaf(0.5)
+    out = getattr(x, op)(axis)
+    expected = {"softmax": 1.0, "log_softmax": 0.0}.get(op, 0.5)
+    assert out.shape == () and np.isclose(out.item(), expected)
+
+
+@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["empty_softmax"])
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_bug_empty_softmax(op):
+    """softmax of a (5, 0) tensor along its empty axis is a (5, 0) tensor."""
+    x = mg.Tensor(np.zeros((5, 0)), requires_grad=True)
+    out = getattr(x, op)(-1)
+    out.sum().backward()
+    assert out.shape == (5, 0) and x.grad.shape == (5, 0)
+
+
+@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["empty_max"])
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_bug_empty_max(op):
+    """max of a (2, 0) tensor along axis 0 reduces non-empty groups: a (0,) result, as NumPy."""
+    x = mg.Tensor(np.zeros((2, 0)), requires_grad=True)
+    out = getattr(x, op)(axis=0)
+    out.sum().backward()
+    assert out.shape == (0,) and x.grad.shape == (2, 0)
+
+
+@pytest.mark.xfail(strict=False, reason="BUG-6: logsumexp of an empty vector raises instead of "
+                   "giving -inf (ops._finite_row_max reduces an empty axis with maximum)")
+def test_bug_empty_logsumexp():
+    out = mg.Tensor(np.zeros(0)).logsumexp()
+    assert out.shape == () and out.item() == -np.inf
+
+
+@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["create_graph_dtype"])
+@pytest.mark.parametrize("path", ["mg.grad", "backward"])
+def test_bug_create_graph_dtype(path):
+    """A float32 leaf cast to float64 inside: its create_graph gradient must stay float32."""
+    x = _leaf([1.0, 2.0], np.float32)
+    loss = (x.double() ** 2).sum()
+    if path == "mg.grad":
+        (g,) = mg.grad(loss, x, create_graph=True)
+        grad = g.data
+    else:
+        loss.backward(create_graph=True)
+        grad = x.grad
+    assert grad.dtype == np.float32
+
+
+@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["create_graph_dtype"])
+def test_bug_create_graph_dtype_mixed_operands():
+    """The same without a cast: a float32 leaf times a float64 one."""
+    x, y = _leaf([1.0, 2.0], np.float32), _leaf([3.0, 4.0])
+    gx, gy = mg.grad((x * y).sum(), (x, y), create_graph=True)
+    assert gx.dtype == np.float32 and gy.dtype == np.float64
+
+
+@pytest.mark.xfail(strict=False, reason="BUG-8: concatenate of 64+ tensors raises IndexError "
+                   "(tensor._ALL_NEEDED covers 63 inputs)")
+def test_bug_concatenate_many():
+    xs = [_leaf([float(i)]) for i in range(64)]
+    mg.concatenate(xs).sum().backward()
+    assert all(x.grad.tolist() == [1.0] for x in xs)
+
+
+@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["permute_two_axes"])
+def test_bug_permute_two_axes():
+    """permute(0, 1) (and transpose((0, 1))) is the identity on a 2-D tensor, as in PyTorch."""
+    x = mg.Tensor(np.arange(6.0).reshape(2, 3))
+    assert x.permute(0, 1).shape == (2, 3)
+    assert x.transpose((0, 1)).shape == (2, 3)
+
+
+@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["identity_transpose"])
+def test_bug_identity_transpose_create_graph():
+    """transpose(0, 0) is the identity; its create_graph VJP transposes the gradient."""
+    x = _leaf(np.arange(6.0).reshape(2, 3))
+    y = x.transpose(0, 0)
+    (g,) = mg.grad((y * y).sum(), x, create_graph=True)
+    assert g.shape == (2, 3) and np.allclose(g.data, 2 * x.data)
+
+
+@pytest.mark.xfail(strict=False, reason="BUG-11: a**0 at a = 0 has a NaN gradient, not 0 "
+                   "(ops.Pow.vjp forms b * a**(b - 1) = 0 * inf)")
+def test_bug_pow_zero_exponent_at_zero():
+    a = _leaf([0.0, 1.0])
+    (a**0).sum().backward()
+    assert a.grad.tolist() == [0.0, 0.0]
