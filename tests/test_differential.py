@@ -1171,7 +1171,7 @@ def test_bug_permute_two_axes():
 
 
 @pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["identity_transpose"])
-def test_bug_identity_transpose_create_graph():
+def test_bug_identity_transpose():
     """transpose(0, 0) is the identity; its create_graph VJP transposes the gradient."""
     x = _leaf(np.arange(6.0).reshape(2, 3))
     y = x.transpose(0, 0)
