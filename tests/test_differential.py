@@ -23,10 +23,8 @@ not finite and below `BOUND` in magnitude.
 
 `MINIGRAD_FUZZ_EXAMPLES=20000` runs many more examples than CI's default.
 
-Known engine bugs: every bug is pinned by its own xfail test at the bottom of this file (a
-minimal reproducer). Bugs so common that the property test could not pass are listed in
-`KNOWN_BUGS`: each entry switches off exactly one generator choice or one assertion, and removing
-the entry once the bug is fixed switches it back on.
+Every engine bug the test has found is pinned by a regression test at the bottom of this file (a
+minimal reproducer of it), so it stays fixed even if the generator changes.
 """
 
 from __future__ import annotations
@@ -61,35 +59,6 @@ HVP_RTOL, HVP_ATOL = 1e-4, 1e-5
 # A float32 program against its float64 twin: float32's unit roundoff is 6e-8, and up to eight
 # ops (each a few roundings, amplified by cancellation in sub/var/log_softmax) stay below 2e-3.
 F32_RTOL, F32_ATOL = 2e-3, 2e-4
-
-# Engine bugs too common for the property test to pass with them switched on. Each key names one
-# generator choice or assertion that is turned off while the key is present; the value is the
-# bug it works around (see the xfail test of the same name below). Delete an entry once the bug
-# is fixed.
-KNOWN_BUGS = {
-    "zero_dim_three_grads": "BUG-1: a 0-d value receiving 3+ gradient contributions crashes "
-    "backward (autograd._accumulate adds in place into a NumPy scalar)",
-    "zero_dim_tanh": "BUG-2: tanh of a 0-d tensor crashes backward (ops.Tanh.vjp_into writes "
-    "into a NumPy scalar)",
-    "zero_dim_second_order": "BUG-1 again: in a second-order pass a 0-d value's forward result is "
-    "read by its own VJP too, so any 0-d value gets 3+ contributions; second-order checks skip "
-    "programs with a 0-d value",
-    "zero_dim_axis": "BUG-3: an explicit axis=0/-1 on a 0-d tensor raises (Tensor.sum etc.)",
-    "empty_softmax": "BUG-4: softmax/log_softmax along a size-0 axis raise (ops.Softmax)",
-    "empty_max": "BUG-5: max/min of a tensor with a size-0 axis raise even when the reduced "
-    "axes are not empty (Tensor._check_nonempty)",
-    "create_graph_dtype": "BUG-7: create_graph=True gradients of a float32 leaf come back "
-    "float64 when the program mixes dtypes (autograd._conform skips the cast)",
-    "identity_transpose": "BUG-10: the VJP of an identity permutation of a 2-D tensor "
-    "(transpose(0, 0)) transposes the gradient under create_graph (ops.Transpose.vjp calls "
-    "Tensor.transpose with a 2-tuple, read as a swap)",
-}
-
-
-def known(bug: str) -> bool:
-    """Whether the workaround for `bug` is on (the bug is still listed in KNOWN_BUGS)."""
-    return bug in KNOWN_BUGS
-
 
 # ---------------------------------------------------------------------------------------------
 # programs
@@ -400,8 +369,6 @@ class Builder:
         self.real: list = []
         self.wide: list = []
         self.uses: list = []
-        self.alias: list = []  # per value: the earliest value that is the same tensor
-        self.load: list = []  # per tensor (alias root): how many operand slots consume it
 
     # ---- values
 
@@ -432,34 +399,12 @@ class Builder:
         self.real.append(real)
         self.wide.append(np.asarray(wide, dtype=np.float64))
         self.uses.append(0)
-        # A shape or dtype op that changes nothing returns its input tensor itself: the two
-        # values are one tensor, whose consumers add up (for BUG-1's cap). A cast is one in the
-        # wide run (all float64) whatever it is as drawn.
-        source = step.args[0] if step.args else None
-        same = source is not None and self.real[source].shape == real.shape
-        if step.op in ("reshape", "squeeze", "flatten", "broadcast_to") and same:
-            self.alias.append(self.alias[source])
-        elif step.op in ("double", "float"):
-            self.alias.append(self.alias[source])
-        else:
-            self.alias.append(len(self.real) - 1)
-        self.load.append(0)
         for i in step.args:
             self.uses[i] += 1
-            self.load[self.alias[i]] += _SLOTS.get(step.op, 1)
-
-    def usable(self, i: int, times: int = 1) -> bool:
-        """Whether value i can be consumed `times` more times (BUG-1's cap on 0-d values)."""
-        if known("zero_dim_three_grads") and self.real[i].ndim == 0:
-            root = self.alias[i]
-            sinks = sum(1 for j, n in enumerate(self.uses) if n == 0 and self.alias[j] == root)
-            # each alias no step consumes is an output, which the loss consumes once more
-            return self.load[root] + sinks - (self.uses[i] == 0) + times <= 2
-        return True
 
     def pick(self) -> int | None:
         """An earlier value to operate on: usually the newest, sometimes any."""
-        candidates = [i for i in range(len(self.real)) if self.usable(i)]
+        candidates = list(range(len(self.real)))
         if not candidates:
             return None
         if self.draw(st.booleans(), label="newest"):
@@ -482,11 +427,7 @@ class Builder:
     def operand(self, shape: tuple):
         """A second operand: an earlier value whose shape broadcasts with `shape`, or a new
         leaf of a broadcasting shape."""
-        candidates = [
-            i
-            for i in range(len(self.real))
-            if self.usable(i) and _broadcasts(self.real[i].shape, shape)
-        ]
+        candidates = [i for i in range(len(self.real)) if _broadcasts(self.real[i].shape, shape)]
         if candidates and self.draw(st.booleans(), label="reuse"):
             return self.draw(st.sampled_from(candidates), label="other")
         return self.leaf(self.operand_shape(shape))
@@ -495,10 +436,6 @@ class Builder:
 
     def try_step(self, op: str, args: tuple, params: dict, domain=None) -> bool:
         """Evaluate a candidate step; keep it if it is defined, smooth and bounded there."""
-        roots = [self.alias[i] for i in args]
-        for i in args:
-            if not self.usable(i, roots.count(self.alias[i]) * _SLOTS.get(op, 1)):
-                return False
         row = OPS[op]
         try:
             with np.errstate(all="ignore"):
@@ -513,10 +450,6 @@ class Builder:
             return False
         self._append(Step(op, args, params), real, wide)
         return True
-
-
-# How many times a composite op consumes its input inside (var: x - x.mean()); 1 if not listed.
-_SLOTS = {"var": 2}
 
 
 def _broadcasts(a: tuple, b: tuple) -> bool:
@@ -557,8 +490,6 @@ def _no_ties(x, axis) -> bool:
 def draw_axis(b: Builder, ndim: int, allow_tuple=True):
     """None, one axis (maybe negative), or a tuple of axes; keepdims is drawn separately."""
     if ndim == 0:
-        if known("zero_dim_axis"):
-            return None
         return b.draw(st.sampled_from([None, 0, -1]), label="axis")
     kind = b.draw(st.sampled_from(["none", "int", "int", "tuple"] if allow_tuple else ["int"]))
     if kind == "none":
@@ -580,8 +511,6 @@ def build_unary(b: Builder, op: str, x: int) -> bool:
     """Draw the parameters of a one-input op on value x and try it."""
     shape = b.real[x].shape
     ndim = len(shape)
-    if op == "tanh" and known("zero_dim_tanh") and ndim == 0:
-        return False
     if op in ("neg", "tanh", "sigmoid", "softplus", "sin", "cos", "double", "float"):
         return b.try_step(op, (x,), {})
     if op == "exp":
@@ -607,7 +536,7 @@ def build_unary(b: Builder, op: str, x: int) -> bool:
         if op in ("mean", "var", "logsumexp") and 0 in sizes:
             return False  # undefined (NaN or -inf) over an empty group
         if op in ("max", "min"):
-            if 0 in sizes or (known("empty_max") and 0 in shape):
+            if 0 in sizes:
                 return False
             return b.try_step(op, (x,), params, lambda v: _no_ties(v, _np_axis(v, axis)))
         if op == "var":
@@ -616,11 +545,7 @@ def build_unary(b: Builder, op: str, x: int) -> bool:
                 return False
         return b.try_step(op, (x,), params)
     if op in ("softmax", "log_softmax"):
-        if ndim == 0 and known("zero_dim_axis"):
-            return False
         axis = b.draw(st.integers(-max(ndim, 1), max(ndim, 1) - 1), label="axis")
-        if known("empty_softmax") and ndim and shape[axis] == 0:
-            return False
         return b.try_step(op, (x,), {"axis": axis})
     if op == "reshape":
         size = prod(shape)
@@ -635,8 +560,6 @@ def build_unary(b: Builder, op: str, x: int) -> bool:
         if kind == "swap":
             sides = st.integers(-max(ndim, 1), max(ndim, 1) - 1)  # 0 and -1 on a 0-d tensor
             axes = (b.draw(sides, label="dim0"), b.draw(sides, label="dim1"))
-            if known("identity_transpose") and ndim == 2 and axes[0] % 2 == axes[1] % 2:
-                return False
         elif kind == "permute":
             axes = tuple(b.draw(st.permutations(range(ndim)), label="perm"))
         return b.try_step(op, (x,), {"kind": kind, "axes": axes})
@@ -780,7 +703,7 @@ def build_binary(b: Builder, op: str, x: int) -> bool:
             inner = shape[-2] if len(shape) >= 2 else shape[0]
             other = (inner,) if b.draw(st.booleans()) else tuple(batch) + (m, inner)
             args = (None, x)
-        same = [i for i in range(len(b.real)) if b.real[i].shape == other and b.usable(i)]
+        same = [i for i in range(len(b.real)) if b.real[i].shape == other]
         y = b.draw(st.sampled_from(same)) if same and b.draw(st.booleans()) else b.leaf(other)
         args = tuple(y if a is None else a for a in args)
         if b.try_step(op, args, {}):
@@ -815,12 +738,11 @@ def _drop_from(b: Builder, mark: int) -> None:
     """Forget leaves drawn for a step that was then rejected."""
     while len(b.real) > mark:
         step = b.program.steps.pop()
-        b.real.pop(), b.wide.pop(), b.uses.pop(), b.alias.pop(), b.load.pop()
+        b.real.pop(), b.wide.pop(), b.uses.pop()
         if step.op == "leaf":
             b.program.leaves.pop()
         for i in step.args:
             b.uses[i] -= 1
-            b.load[b.alias[i]] -= _SLOTS.get(step.op, 1)
 
 
 UNARY = [
@@ -857,13 +779,15 @@ def programs(draw_, min_ops=3, max_ops=8):
     for i in program.outputs:
         shape = b.real[i].shape
         program.cotangents.append(
-            np.array(b.draw(st.lists(st.floats(-1, 1), min_size=prod(shape), max_size=prod(shape))))
-            .reshape(shape)
+            np.array(
+                b.draw(st.lists(st.floats(-1, 1), min_size=prod(shape), max_size=prod(shape)))
+            ).reshape(shape)
         )
     for values, _ in program.leaves:
         program.directions.append(
-            np.array(b.draw(st.lists(st.floats(-1, 1), min_size=values.size, max_size=values.size)))
-            .reshape(values.shape)
+            np.array(
+                b.draw(st.lists(st.floats(-1, 1), min_size=values.size, max_size=values.size))
+            ).reshape(values.shape)
         )
     program.done = done
     return program
@@ -948,9 +872,6 @@ def _all_values(program: Program, wide=True) -> list:
 def check_program(program: Program) -> None:
     """Every check of the module docstring, on one program."""
     wanted_leaves = [(v, rg) for v, rg in program.leaves if rg]
-    mixed = len({v.dtype for v, _ in program.leaves}) > 1 or any(
-        s.op in ("double", "float") for s in program.steps
-    )
     has_f32 = any(v.dtype == np.float32 for v in _all_values(program, wide=False))
 
     # forward, as drawn and wide, against NumPy: shapes, dtypes, values
@@ -976,10 +897,7 @@ def check_program(program: Program) -> None:
         _assert_close(g.data, r, FD_RTOL, FD_ATOL * scale, f"gradient of leaf {i} (wide)", program)
 
     # second order, wide, against finite differences of the first-order gradient
-    second_order = not (
-        known("zero_dim_second_order") and any(np.ndim(v) == 0 for v in _all_values(program))
-    )
-    hvp = hessian_vector_product(program, wide=True) if second_order else []
+    hvp = hessian_vector_product(program, wide=True)
     directions = [d for d, (_, rg) in zip(program.directions, program.leaves) if rg]
     ups = [v.astype(np.float64) for v, _ in program.leaves]
     downs = [v.astype(np.float64) for v, _ in program.leaves]
@@ -1008,24 +926,19 @@ def check_program(program: Program) -> None:
     paths["mg.grad(create_graph=True)"] = [g.data for g in created]
     outputs, leaves = evaluate(program, "mg", False)
     mg_loss(program, outputs).backward(create_graph=True)
-    paths[".backward(create_graph=True) .grad"] = [
-        t.grad for t in leaves if t.requires_grad
-    ]
-    if second_order:
-        paths["second order (create_graph=True)"] = hessian_vector_product(program, wide=False)
+    paths[".backward(create_graph=True) .grad"] = [t.grad for t in leaves if t.requires_grad]
+    paths["second order (create_graph=True)"] = hessian_vector_product(program, wide=False)
     for path, grads in paths.items():
-        creates = "create_graph" in path
         for i, (g, (values, _)) in enumerate(zip(grads, wanted_leaves)):
             assert g is not None, f"{path}: leaf {i} got no gradient\n{program}"
             assert g.shape == values.shape, (
                 f"{path}: leaf {i} of shape {values.shape} got a gradient of shape {g.shape}\n"
                 f"{program}"
             )
-            if not (creates and mixed and known("create_graph_dtype")):
-                assert g.dtype == values.dtype, (
-                    f"{path}: leaf {i} of dtype {values.dtype} got a gradient of dtype {g.dtype}"
-                    f"\n{program}"
-                )
+            assert g.dtype == values.dtype, (
+                f"{path}: leaf {i} of dtype {values.dtype} got a gradient of dtype {g.dtype}"
+                f"\n{program}"
+            )
             if path.startswith("second"):
                 _assert_close(g, hvp[i], rtol, atol * 10, f"{path}, leaf {i}", program)
             else:
@@ -1053,24 +966,21 @@ def test_random_programs_match_numpy_and_finite_differences(program):
 
 
 # ---------------------------------------------------------------------------------------------
-# known engine bugs, one minimal reproducer each (strict=False: each passes once its bug is fixed,
-# and then its KNOWN_BUGS entry, if any, should go)
+# regressions: a minimal reproducer of each engine bug this test found, all fixed
 
 
 def _leaf(values, dtype=np.float64):
     return mg.Tensor(np.array(values, dtype=dtype), requires_grad=True)
 
 
-@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["zero_dim_three_grads"])
-def test_bug_zero_dim_three_grads():
+def test_regression_zero_dim_three_grads():
     """x*x + x on a 0-d x: the third contribution is added in place into a NumPy scalar."""
     x = _leaf(2.0)
     (x * x + x).backward()
     assert x.grad.shape == () and x.grad == 5.0
 
 
-@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["zero_dim_second_order"])
-def test_bug_zero_dim_second_order():
+def test_regression_zero_dim_second_order():
     """x / x on a 0-d x uses x twice; the second-order pass reads it more often and crashes."""
     x = _leaf(-1.0)
     (g,) = mg.grad(x / x, x, create_graph=True)
@@ -1078,20 +988,18 @@ def test_bug_zero_dim_second_order():
     assert h is None or h.item() == 0.0
 
 
-@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["zero_dim_tanh"])
-def test_bug_zero_dim_tanh():
+def test_regression_zero_dim_tanh():
     """x.tanh().sum() on a 0-d x: Tanh.vjp_into's `out * out` is a NumPy scalar, not a buffer."""
     x = _leaf(0.5)
     x.tanh().sum().backward()
     assert np.isclose(x.grad, 1 - np.tanh(0.5) ** 2)
 
 
-@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["zero_dim_axis"])
 @pytest.mark.parametrize("axis", [0, -1])
 @pytest.mark.parametrize(
     "op", ["sum", "mean", "var", "max", "min", "logsumexp", "softmax", "log_softmax"]
 )
-def test_bug_zero_dim_axis(op, axis):
+def test_regression_zero_dim_axis(op, axis):
     """PyTorch accepts dim 0 and -1 on a 0-d tensor (its one virtual dimension), forward and
     backward (softmax(0) runs, but its create_graph backward raises)."""
     x = _leaf(0.5)
@@ -1103,9 +1011,8 @@ def test_bug_zero_dim_axis(op, axis):
     assert out.shape == () and np.isclose(out.item(), expected) and np.isclose(g.item(), slope)
 
 
-@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["empty_softmax"])
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
-def test_bug_empty_softmax(op):
+def test_regression_empty_softmax(op):
     """softmax of a (5, 0) tensor along its empty axis is a (5, 0) tensor."""
     x = mg.Tensor(np.zeros((5, 0)), requires_grad=True)
     out = getattr(x, op)(-1)
@@ -1113,9 +1020,8 @@ def test_bug_empty_softmax(op):
     assert out.shape == (5, 0) and x.grad.shape == (5, 0)
 
 
-@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["empty_max"])
 @pytest.mark.parametrize("op", ["max", "min"])
-def test_bug_empty_max(op):
+def test_regression_empty_max(op):
     """max of a (2, 0) tensor along axis 0 reduces non-empty groups: a (0,) result, as NumPy."""
     x = mg.Tensor(np.zeros((2, 0)), requires_grad=True)
     out = getattr(x, op)(axis=0)
@@ -1123,16 +1029,13 @@ def test_bug_empty_max(op):
     assert out.shape == (0,) and x.grad.shape == (2, 0)
 
 
-@pytest.mark.xfail(strict=False, reason="BUG-6: logsumexp of an empty vector raises instead of "
-                   "giving -inf (ops._finite_row_max reduces an empty axis with maximum)")
-def test_bug_empty_logsumexp():
+def test_regression_empty_logsumexp():
     out = mg.Tensor(np.zeros(0)).logsumexp()
     assert out.shape == () and out.item() == -np.inf
 
 
-@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["create_graph_dtype"])
 @pytest.mark.parametrize("path", ["mg.grad", "backward"])
-def test_bug_create_graph_dtype(path):
+def test_regression_create_graph_dtype(path):
     """A float32 leaf cast to float64 inside: its create_graph gradient must stay float32."""
     x = _leaf([1.0, 2.0], np.float32)
     loss = (x.double() ** 2).sum()
@@ -1145,33 +1048,27 @@ def test_bug_create_graph_dtype(path):
     assert grad.dtype == np.float32
 
 
-@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["create_graph_dtype"])
-def test_bug_create_graph_dtype_mixed_operands():
+def test_regression_create_graph_dtype_mixed_operands():
     """The same without a cast: a float32 leaf times a float64 one."""
     x, y = _leaf([1.0, 2.0], np.float32), _leaf([3.0, 4.0])
     gx, gy = mg.grad((x * y).sum(), (x, y), create_graph=True)
     assert gx.dtype == np.float32 and gy.dtype == np.float64
 
 
-@pytest.mark.xfail(strict=False, reason="BUG-8: concatenate of 64+ tensors raises IndexError "
-                   "(tensor._ALL_NEEDED covers 63 inputs)")
-def test_bug_concatenate_many():
+def test_regression_concatenate_many():
     xs = [_leaf([float(i)]) for i in range(64)]
     mg.concatenate(xs).sum().backward()
     assert all(x.grad.tolist() == [1.0] for x in xs)
 
 
-@pytest.mark.xfail(strict=False, reason="BUG-9: permute(0, 1) (a full permutation of 2 axes) "
-                   "swaps the axes (Tensor.transpose reads any two axes as a swap)")
-def test_bug_permute_two_axes():
+def test_regression_permute_two_axes():
     """permute(0, 1) (and transpose((0, 1))) is the identity on a 2-D tensor, as in PyTorch."""
     x = mg.Tensor(np.arange(6.0).reshape(2, 3))
     assert x.permute(0, 1).shape == (2, 3)
     assert x.transpose((0, 1)).shape == (2, 3)
 
 
-@pytest.mark.xfail(strict=False, reason=KNOWN_BUGS["identity_transpose"])
-def test_bug_identity_transpose():
+def test_regression_identity_transpose():
     """transpose(0, 0) is the identity; its create_graph VJP transposes the gradient."""
     x = _leaf(np.arange(6.0).reshape(2, 3))
     y = x.transpose(0, 0)
@@ -1179,10 +1076,8 @@ def test_bug_identity_transpose():
     assert g.shape == (2, 3) and np.allclose(g.data, 2 * x.data)
 
 
-@pytest.mark.xfail(strict=False, reason="BUG-12: transpose(0, 0) or transpose(0, -1) of a 0-d "
-                   "tensor raises ZeroDivisionError (Tensor.transpose takes axes modulo ndim = 0)")
 @pytest.mark.parametrize("axes", [(0, 0), (0, -1)])
-def test_bug_zero_dim_swap(axes):
+def test_regression_zero_dim_swap(axes):
     """PyTorch swaps dims 0 and -1 of a 0-d tensor as a no-op."""
     x = _leaf(1.5)
     y = x.transpose(*axes)
@@ -1190,9 +1085,7 @@ def test_bug_zero_dim_swap(axes):
     assert y.shape == () and x.grad == 1.0
 
 
-@pytest.mark.xfail(strict=False, reason="BUG-11: a**0 at a = 0 has a NaN gradient, not 0 "
-                   "(ops.Pow.vjp forms b * a**(b - 1) = 0 * inf)")
-def test_bug_pow_zero_exponent_at_zero():
+def test_regression_pow_zero_exponent_at_zero():
     a = _leaf([0.0, 1.0])
     (a**0).sum().backward()
     assert a.grad.tolist() == [0.0, 0.0]
