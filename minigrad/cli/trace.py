@@ -1,6 +1,6 @@
 """`minigrad trace`: the cost of one backward pass, op by op, and the N L d^2 law.
 
-Lecture 001_7c5c639b47bbde7b.txt, slides 'Computing a single neuron' (O(d) per neuron), 'Cost per
+Lecture 001 ('Initialization'), slides 'Computing a single neuron' (O(d) per neuron), 'Cost per
 layer' (O(d^2)) and 'Computational complexity' (O(N L d^2) per gradient-descent step). The command
 traces one forward and backward pass of an L-layer, width-d MLP on N examples (the cost table),
 then measures the backward flops again with d, L and N each doubled and sets them beside
@@ -49,7 +49,8 @@ def add_parser(subparsers) -> None:
         help="trace the cost of backward for an MLP and compare it with N L d^2",
         description="Trace one forward and backward pass of an L-layer, width-d MLP on N "
         "examples: a table of calls, flops and bytes per op, then the backward flops with d, L "
-        "and N doubled beside N L d^2.",
+        "and N doubled beside N L d^2. Sizes whose passes would need more than 2 GiB are refused "
+        "up front.",
     )
     parser.add_argument("--d", type=positive_int, default=64, help="layer width d (default 64)")
     parser.add_argument("--L", type=positive_int, default=3, help="number of layers L (default 3)")

@@ -103,7 +103,9 @@ def add_parser(subparsers) -> None:
         "progress bar with loss and accuracy, print the held-out test accuracy, and write "
         "model.npz, model.json, history.json, curves.png and graph.svg into --out. After every "
         "epoch --out gets checkpoint.npz, from which --resume continues a killed or interrupted "
-        "run (Ctrl-C stops with exit status 130 and keeps it).",
+        "run (Ctrl-C stops with exit status 130 and keeps it). A rerun into the same --out "
+        "replaces all of these files. A run whose loss stops being finite has diverged: it "
+        "stops with exit status 1 and writes history.json and curves.png, no model.",
     )
     add = parser.add_argument
     add("--out", default="runs/train", help="run folder to write (default: runs/train)")
