@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="minigrad",
         description="minigrad: a tape-based autograd engine over NumPy. Train a small network, "
         "draw a computation graph, trace the cost of backward, or check every op's gradient.",
+        epilog="Exit status: 0 done; 1 failed (a gradient check that fails, a run that "
+        "diverged, a write that failed, out of memory); 2 bad input, nothing written; 130 "
+        "interrupted (Ctrl-C); 141 the reader of the output went away (| head).",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in SUBCOMMANDS:

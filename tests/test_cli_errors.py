@@ -274,3 +274,9 @@ def test_trace_output_fits_100_columns_and_cites_lecture_slides(sizes, capsys):
     assert ".txt" not in out
     if "--explain" in sizes:
         assert "(Lecture 001 'Initialization', slides 'Computing a single neuron')" in out
+
+
+def test_the_help_lists_the_exit_statuses():
+    text = minigrad("--help").stdout
+    for status in ("0 done", "1 failed", "2 bad input", "130 interrupted", "141 the reader"):
+        assert status in text, status
