@@ -42,6 +42,7 @@ from .tensor import ShapeError, Tensor
 
 from . import data, nn, optim, trace, viz
 from .serialization import load, save
+from .runs import Run, load_run
 
 # dtype names as in PyTorch (`dtype=mg.float32`); they are NumPy's dtypes.
 float32 = np.dtype(np.float32)

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import autograd
 from .autograd import FREED, Node
+from .nn.module import path_named
 from .tensor import Tensor
 from .trace.tracer import node_costs, node_module, parameter_owners
 
@@ -72,8 +73,9 @@ class _Known:
     """Names, values and gradients that the graph alone does not hold.
 
     Names come from `names` (a mapping such as `locals()`: its Tensors matched by identity, its
-    Modules' parameters as `name.param`), then a tensor's own `.name`, then `module`'s
-    `named_parameters()`. Module boundaries come from parameters: an op belongs to the Module
+    Modules' parameters as `name.param`), then a `.name` the user gave the tensor, then `module`'s
+    `named_parameters()`, then the path a Module gave its parameter when it registered it
+    (`0.weight`). Module boundaries come from parameters: an op belongs to the Module
     holding a parameter the op reads (see `trace.tracer.node_module`), which needs no hook in
     `nn` and works on any graph after the fact.
     """
@@ -114,7 +116,13 @@ class _Known:
             self._add_module(value, key + ".")
 
     def leaf_name(self, leaf: Tensor) -> str | None:
-        return self.leaf_names.get(id(leaf)) or leaf.name or self.parameter_names.get(id(leaf))
+        user_name = None if path_named(leaf) else leaf.name
+        return (
+            self.leaf_names.get(id(leaf))
+            or user_name
+            or self.parameter_names.get(id(leaf))
+            or leaf.name
+        )
 
     def node_name(self, node: Node) -> str | None:
         held = self.held.get(node)
@@ -244,7 +252,9 @@ def draw_graph(
     """The computation graph that produced `root`, as a `graphviz.Digraph` (a `Graph`).
 
     Tensor nodes show a name (from `names`, e.g. `names=locals()`, matched by identity; the
-    tensor's `.name`; or a parameter path of `module` or of a Module in `names`), shape, dtype,
+    tensor's `.name`; or a parameter path of `module` or of a Module in `names`, else the path
+    the Module that registered the parameter gave it, so `draw_graph(loss)` of an
+    `nn.Sequential` shows `0.weight`), shape, dtype,
     the values of tensors of at most 6 elements, and the gradient norm once known. Op nodes show
     the op.
 

@@ -383,3 +383,17 @@ def test_costs_of_a_graph_whose_constant_input_backward_released():
     linear_forward, linear_backward = costs["Linear"]
     assert linear_forward.flops == 2 * N * d * e + N * e
     assert linear_backward.flops == 2 * N * d * e + N * e  # dLoss/dW and dLoss/db only
+
+
+def test_explain_neuron_on_a_bare_linear_explains_that_layer_alone():
+    from minigrad import nn
+
+    layer = nn.Linear(3, 2, dtype=np.float64)
+    x = np.array([1.0, -2.0, 0.5])
+    result = trace.explain_neuron(layer, x, 1, upstream=0.75, verbose=False)
+    assert result.activation == "identity" and result.phi == result.z
+    assert result.sigma_prime == 1.0 and result.dloss_dz == 0.75
+    np.testing.assert_allclose(result.dloss_dw, 0.75 * x, rtol=1e-15)
+    assert result.matches and "sigma = identity" in result.text
+    named = trace.explain_neuron(layer, x, 1, upstream=0.75, activation="tanh", verbose=False)
+    assert named.activation == "tanh" and named.phi == pytest.approx(math.tanh(named.z))

@@ -485,3 +485,28 @@ def test_constant_inputs_are_drawn_while_kept_numbers_never():
     assert len(node_ids(before)) == 1 + 1 + 3 + 3  # w, target, Sub Mul Sum and their outputs
     loss.backward()
     assert "const" not in viz.draw_graph(loss).source  # released by backward
+
+
+def test_module_parameters_are_named_by_their_path_without_module():
+    from minigrad import nn
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Sequential(nn.Linear(4, 2)))
+    assert [p.name for p in model.parameters()] == [n for n, _ in model.named_parameters()]
+    loss = nn.functional.mse_loss(model(mg.randn(5, 3)), mg.zeros(5, 2))
+    source = viz.draw_graph(loss).source
+    for path in ("0.weight", "0.bias", "2.0.weight", "2.0.bias"):
+        assert f'"{path}\\n' in source, path
+    named = viz.draw_graph(loss, names={"model": model}).source  # a names= prefix still wins
+    assert '"model.0.weight\\n' in named and '"0.weight\\n' not in named
+
+
+def test_a_parameter_keeps_the_name_its_user_gave_it():
+    from minigrad import nn
+
+    layer = nn.Linear(2, 2)
+    layer.weight.name = "W"
+    model = nn.Sequential(layer)
+    assert layer.weight.name == "W" and layer.bias.name == "0.bias"
+    loss = model(mg.ones(1, 2)).sum()
+    assert '"W\\n' in viz.draw_graph(loss).source
+    assert '"W\\n' in viz.draw_graph(loss, module=model).source  # the user's name wins

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ..serialization import atomic_write
 
 GRAPH_FORMATS = ("svg", "png", "pdf", "dot")
 
 
 def plot_curves(history: dict, path: Path) -> str | None:
-    """Loss and accuracy per epoch as a PNG at `path`; returns a note instead when matplotlib is
-    not installed (the numbers are in history.json either way)."""
+    """Training and held-out loss, and training and held-out accuracy, per epoch as a PNG at
+    `path`; the loss axis is logarithmic when the losses span more than a factor of 10. Returns a
+    note instead when matplotlib is not installed (the numbers are in history.json either way)."""
     try:
         import matplotlib
 
@@ -22,19 +25,41 @@ def plot_curves(history: dict, path: Path) -> str | None:
             "matplotlib is not installed: no curve plot (pip install matplotlib); "
             "the numbers are in history.json"
         )
-    epochs = range(1, len(history["loss"]) + 1)
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    curves = {key: _values(history.get(key), len(epochs)) for key in CURVES}
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4))
-    loss_axes.plot(epochs, history["loss"], marker="o", ms=3)
-    loss_axes.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title="loss")
-    accuracy_axes.plot(epochs, history["train_accuracy"], marker="o", ms=3, label="train")
-    accuracy_axes.plot(epochs, history["test_accuracy"], marker="s", ms=3, label="test")
+    loss_axes.plot(epochs, curves["loss"], marker="o", ms=3, label="train")
+    loss_axes.plot(epochs, curves["test_loss"], marker="s", ms=3, label="held-out")
+    loss_axes.set(xlabel="epoch", ylabel="loss (cross-entropy)", title="loss")
+    if spans_decades(np.concatenate([curves["loss"], curves["test_loss"]])):
+        loss_axes.set_yscale("log")
+    accuracy_axes.plot(epochs, curves["train_accuracy"], marker="o", ms=3, label="train")
+    accuracy_axes.plot(epochs, curves["test_accuracy"], marker="s", ms=3, label="held-out")
     accuracy_axes.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-    accuracy_axes.legend()
+    for axes in (loss_axes, accuracy_axes):
+        axes.legend()
     figure.tight_layout()
     with atomic_write(path) as stream:
         figure.savefig(stream, format="png", dpi=110)
     plt.close(figure)
     return None
+
+
+CURVES = ("loss", "test_loss", "train_accuracy", "test_accuracy")
+
+
+def _values(numbers: list | None, count: int) -> np.ndarray:
+    """Floats to plot, nan where the history holds null (or nothing, in older runs)."""
+    if numbers is None:
+        return np.full(count, np.nan)
+    return np.array([np.nan if n is None else n for n in numbers], dtype=float)
+
+
+def spans_decades(values: np.ndarray) -> bool:
+    """True when the positive finite values differ by more than a factor of 10 (then a log
+    scale shows all of them; a linear one flattens the later epochs into the axis)."""
+    values = values[np.isfinite(values) & (values > 0)]
+    return len(values) > 1 and values.max() > 10 * values.min()
 
 
 def render_graph(digraph, path: Path) -> tuple[Path, str | None]:

@@ -4,6 +4,7 @@ output folder."""
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import tempfile
@@ -29,6 +30,22 @@ def non_negative_float(text: str) -> float:
     value = _parse(float, text, "a number")
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def learning_rate(text: str) -> float:
+    """argparse type: a finite number >= 0 (inf and nan would only fill the run with NaN)."""
+    value = non_negative_float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    return value
+
+
+def seed(text: str) -> int:
+    """argparse type: an integer >= 0, what NumPy's generators take as a seed."""
+    value = _parse(int, text, "an integer")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
     return value
 
 
@@ -81,12 +98,18 @@ class OutputFolder:
     def path(self, name: str) -> Path:
         return self.staging / name
 
-    def commit(self) -> Path:
-        """Move every staged file into the target folder (created if missing)."""
+    def commit(self, replaces: tuple[str, ...] = ()) -> Path:
+        """Move every staged file into the target folder (created if missing), then remove the
+        files named in `replaces` that were not staged: they belong to an earlier command."""
         try:
             self.target.mkdir(parents=True, exist_ok=True)
-            for item in sorted(self.staging.iterdir()):
+            staged = sorted(self.staging.iterdir())
+            for item in staged:
                 os.replace(item, self.target / item.name)
+            written = {item.name for item in staged}
+            for name in replaces:
+                if name not in written:
+                    (self.target / name).unlink(missing_ok=True)
             fsync_directory(self.target)
         finally:
             self.discard()

@@ -16,7 +16,7 @@ import minigrad as mg
 from minigrad import functional
 
 from .artifacts import GRAPH_FORMATS, render_graph
-from .common import UsageError, check_writable, int_list
+from .common import UsageError, check_writable, int_list, seed
 
 DEFAULT_EXPRESSION = "(x @ w + b).tanh().sum()"
 
@@ -41,7 +41,7 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="layout direction")
     parser.add_argument("--no-backward", action="store_true", help="draw before any backward")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the random tensors")
+    parser.add_argument("--seed", type=seed, default=0, help="seed for the random tensors")
     parser.set_defaults(run=run)
 
 

@@ -96,6 +96,22 @@ def accuracy(model: nn.Module, features: np.ndarray, labels: np.ndarray) -> floa
     return float(np.mean(predict(model, features) == labels))
 
 
+def evaluate(
+    model: nn.Module, features: np.ndarray, labels: np.ndarray, batch_size: int = 1024
+) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) on held-out examples, in eval mode and without recording."""
+    model.eval()
+    total, correct = 0.0, 0
+    with mg.no_grad():
+        for start in range(0, len(features), batch_size):
+            batch = slice(start, start + batch_size)
+            logits = model(mg.tensor(features[batch]))
+            loss = nn.functional.cross_entropy(logits, labels[batch])
+            total += loss.item() * len(labels[batch])
+            correct += int((logits.numpy().argmax(axis=1) == labels[batch]).sum())
+    return total / max(len(labels), 1), correct / max(len(labels), 1)
+
+
 def write_model(folder: Path, model: nn.Module, architecture: dict) -> None:
     """Write `model.npz` (the state dict) and then `model.json` (the architecture and the
     digest of that `model.npz`) into `folder`, each atomically."""
@@ -103,7 +119,7 @@ def write_model(folder: Path, model: nn.Module, architecture: dict) -> None:
     mg.save(model.state_dict(), weights)
     described = {**architecture, "weights_sha256": _sha256(weights)}
     with atomic_write(folder / "model.json") as stream:
-        stream.write((json.dumps(described, indent=2) + "\n").encode("utf-8"))
+        stream.write((json.dumps(described, indent=2, allow_nan=False) + "\n").encode("utf-8"))
 
 
 def _sha256(path: Path) -> str:

@@ -1,6 +1,6 @@
 """`minigrad trace`: the cost of one backward pass, op by op, and the N L d^2 law.
 
-Lecture 001_7c5c639b47bbde7b.txt, slides 'Computing a single neuron' (O(d) per neuron), 'Cost per
+Lecture 001 ('Initialization'), slides 'Computing a single neuron' (O(d) per neuron), 'Cost per
 layer' (O(d^2)) and 'Computational complexity' (O(N L d^2) per gradient-descent step). The command
 traces one forward and backward pass of an L-layer, width-d MLP on N examples (the cost table),
 then measures the backward flops again with d, L and N each doubled and sets them beside
@@ -20,6 +20,27 @@ from minigrad.functional import linear
 from .common import UsageError, positive_int
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "identity")
+MEMORY_LIMIT = 2 * 1024**3  # bytes the traced passes may take, so a typo cannot exhaust memory
+
+
+def memory_needed(d: int, L: int, N: int) -> int:
+    """Bytes of float64 arrays held by the largest traced pass, that of the doubled sizes 2d, 2L
+    and 2N: per layer the weight, its gradient and a temporary ((2d)^2 each), and about eight
+    activation-sized arrays (2N x 2d: input, output, activation, their gradients)."""
+    width, depth, batch = 2 * d, 2 * L, 2 * N
+    return 8 * depth * (3 * width * width + 8 * batch * width)
+
+
+def check_sizes(d: int, L: int, N: int) -> None:
+    """UsageError, before any work, when the sizes would need more than MEMORY_LIMIT bytes."""
+    needed = memory_needed(d, L, N)
+    if needed > MEMORY_LIMIT:
+        raise UsageError(
+            f"--d {d} --L {L} --N {N} needs about {needed / 1024**3:,.1f} GiB of memory "
+            f"(the comparison also traces 2d, 2L and 2N), more than the "
+            f"{MEMORY_LIMIT // 1024**3} GiB limit; choose smaller sizes (d * d * L and "
+            "N * d * L set the memory)"
+        )
 
 
 def add_parser(subparsers) -> None:
@@ -28,7 +49,8 @@ def add_parser(subparsers) -> None:
         help="trace the cost of backward for an MLP and compare it with N L d^2",
         description="Trace one forward and backward pass of an L-layer, width-d MLP on N "
         "examples: a table of calls, flops and bytes per op, then the backward flops with d, L "
-        "and N doubled beside N L d^2.",
+        "and N doubled beside N L d^2. Sizes whose passes would need more than 2 GiB are refused "
+        "up front.",
     )
     parser.add_argument("--d", type=positive_int, default=64, help="layer width d (default 64)")
     parser.add_argument("--L", type=positive_int, default=3, help="number of layers L (default 3)")
@@ -65,12 +87,11 @@ def traced_step(d: int, L: int, N: int, activation: str) -> trace.Tracer:
 def run(args: argparse.Namespace) -> int:
     if args.explain is not None and not 0 <= args.explain < args.d:
         raise UsageError(f"--explain {args.explain}: the layer has neurons 0 to {args.d - 1}")
-    mg.manual_seed(0)
     d, L, N = args.d, args.L, args.N
-    print(
-        f"one forward and backward pass: {L} layers of width d = {d}, N = {N} examples, "
-        f"{args.activation}, loss = mean of squares"
-    )
+    check_sizes(d, L, N)
+    mg.manual_seed(0)
+    print(f"one forward and backward pass: {L} layers of width d = {d}, N = {N} examples,")
+    print(f"{args.activation} activations, loss = mean of squares")
     print(traced_step(d, L, N, args.activation).summary())
     print()
     report = trace.complexity(

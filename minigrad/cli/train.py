@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import secrets
 import sys
 import time
@@ -38,16 +39,17 @@ from .common import (
     UsageError,
     check_writable,
     int_list,
-    non_negative_float,
+    learning_rate,
     positive_int,
     probability,
+    seed,
 )
 from .model import (
     ACTIVATIONS,
     ARCHITECTURE_FORMAT,
     INITS,
-    accuracy,
     build_mlp,
+    evaluate,
     feature_scaling,
     standardize,
     write_model,
@@ -101,7 +103,9 @@ def add_parser(subparsers) -> None:
         "progress bar with loss and accuracy, print the held-out test accuracy, and write "
         "model.npz, model.json, history.json, curves.png and graph.svg into --out. After every "
         "epoch --out gets checkpoint.npz, from which --resume continues a killed or interrupted "
-        "run (Ctrl-C stops with exit status 130 and keeps it).",
+        "run (Ctrl-C stops with exit status 130 and keeps it). A rerun into the same --out "
+        "replaces all of these files. A run whose loss stops being finite has diverged: it "
+        "stops with exit status 1 and writes history.json and curves.png, no model.",
     )
     add = parser.add_argument
     add("--out", default="runs/train", help="run folder to write (default: runs/train)")
@@ -135,11 +139,11 @@ def add_parser(subparsers) -> None:
     )
     option("--dropout", type=probability, default=0.0, help="dropout rate p in [0, 1) (default 0)")
     option("--optimizer", choices=tuple(OPTIMIZERS), default="adam", help="default adam")
-    option("--lr", type=non_negative_float, help="learning rate (default depends on --optimizer)")
+    option("--lr", type=learning_rate, help="learning rate (default depends on --optimizer)")
     option("--schedule", choices=SCHEDULES, default="cosine", help="lr schedule per epoch (cosine)")
     option("--batch-size", type=positive_int, default=32, help="minibatch size (default 32)")
     option("--epochs", type=positive_int, default=40, help="passes over the data (default 40)")
-    option("--seed", type=int, default=0, help="seed of the engine RNG: split, init, shuffling")
+    option("--seed", type=seed, default=0, help="seed of the engine RNG: split, init, shuffling")
     parser.set_defaults(given=frozenset())
     parser.set_defaults(run=run)
 
@@ -222,20 +226,50 @@ def train_epoch(model, loader, optimizer) -> tuple[float, float]:
     return total_loss / seen, correct / seen
 
 
-def step_graph(model, features: np.ndarray, labels: np.ndarray):
-    """The computation graph of one training step on four examples, after its backward pass."""
+GRAPH_BATCH = 4  # examples in the drawn training step: enough to show the batch dimension
+
+
+def step_graph(model, features: np.ndarray, labels: np.ndarray, batch_size: int):
+    """The computation graph of one training step on GRAPH_BATCH examples, after its backward
+    pass, with its input, target and loss named and the batch sizes in its title."""
     from minigrad import viz
 
     model.train()
-    loss = nn.functional.cross_entropy(model(mg.tensor(features[:4])), labels[:4])
+    inputs = mg.tensor(features[:GRAPH_BATCH])
+    target = mg.tensor(labels[:GRAPH_BATCH])
+    loss = nn.functional.cross_entropy(model(inputs), target)
     loss.backward(retain_graph=True)
-    digraph = viz.draw_graph(loss, show_data=False, module=model)
+    names = {"input": inputs, "target": target, "loss": loss}
+    digraph = viz.draw_graph(loss, show_data=False, module=model, names=names)
+    digraph.attr(
+        label=f"one training step, drawn for a batch of {len(inputs)} examples "
+        f"(training used batches of {batch_size})",
+        labelloc="t",
+    )
     model.zero_grad()
     return digraph
 
 
 class RunFailed(Exception):
     """A write that failed during a run: reported in one line on stderr, exit status 1."""
+
+
+class Diverged(Exception):
+    """The training loss stopped being a finite number: the run stops, exit status 1."""
+
+    def __init__(self, epoch: int, loss: float, lr: float):
+        super().__init__(
+            f"the training loss became {loss} in epoch {epoch}: the run diverged (try a smaller "
+            f"--lr than {lr:g}); wrote its history up to there, and no model"
+        )
+        self.epoch = epoch
+
+
+HISTORY_KEYS = ("loss", "test_loss", "train_accuracy", "test_accuracy", "lr")
+# Every file a finished run writes into its folder (graph.dot instead of graph.svg without `dot`).
+# A run replaces them all: one it did not write this time is removed, so the folder never mixes
+# files of two runs. checkpoint.npz is not among them: it is written after every epoch.
+RUN_FILES = ("model.npz", "model.json", "history.json", "curves.png", "graph.svg", "graph.dot")
 
 
 @dataclass
@@ -253,9 +287,7 @@ class Training:
     test_x: np.ndarray
     epoch: int = 0  # epochs done
     seconds: float = 0.0  # time spent training, over every session of the run
-    history: dict = field(
-        default_factory=lambda: {"loss": [], "train_accuracy": [], "test_accuracy": [], "lr": []}
-    )
+    history: dict = field(default_factory=lambda: {key: [] for key in HISTORY_KEYS})
     # Names the run in its checkpoints (not drawn from the engine RNG, so it changes no number).
     run_id: str = field(default_factory=lambda: secrets.token_hex(8))
 
@@ -292,6 +324,8 @@ class Training:
             self.schedule.load_state_dict(checkpoint["schedule"])
         mg.random.set_state(checkpoint["rng"])
         self.history = checkpoint["history"]
+        # A checkpoint written before held-out losses were recorded has none for its epochs.
+        self.history.setdefault("test_loss", [None] * len(self.history["loss"]))
         self.epoch = checkpoint["epoch"]
         self.seconds = checkpoint["seconds"]
         self.run_id = checkpoint["run"]
@@ -348,11 +382,25 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"minigrad train: interrupted; {training.kept()}", file=sys.stderr)
         return INTERRUPTED
+    except Diverged as error:
+        return report_divergence(training, error)
     except RunFailed as error:
         print(f"minigrad train: error: {error}; {training.kept()}", file=sys.stderr)
         return 1
     report(training, files, notes)
     return 0
+
+
+def report_divergence(training: Training, error: Diverged) -> int:
+    """Write what the diverged run has (its history and curves, no model) and say so."""
+    try:
+        files, _ = write_run(training, with_model=False)
+    except RunFailed as failure:
+        print(f"minigrad train: error: {error}; {failure}", file=sys.stderr)
+        return 1
+    written = f"{' '.join(files)} in {training.args.out}"
+    print(f"minigrad train: error: {error} ({written})", file=sys.stderr)
+    return 1
 
 
 def report(training: Training, files: list[str], notes: list[str]) -> None:
@@ -445,18 +493,28 @@ def start(args: argparse.Namespace, hidden: list[int]) -> Training:
 
 
 def train(training: Training) -> None:
-    """The remaining epochs, each followed by its checkpoint."""
-    args, history = training.args, training.history
+    """The remaining epochs, each followed by its checkpoint; Diverged when the loss stops being
+    finite."""
+    args = training.args
     progress = Progress(args.epochs, args.quiet, done=training.epoch)
+    # A diverging run overflows: it is told apart by its loss below, in one line, not by NumPy's
+    # warnings.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        train_epochs(training, progress)
+
+
+def train_epochs(training: Training, progress: Progress) -> None:
+    args, history = training.args, training.history
     try:
         for epoch in range(training.epoch + 1, args.epochs + 1):
             started = time.perf_counter()
-            history["lr"].append(training.optimizer.param_groups[0]["lr"])
+            lr = training.optimizer.param_groups[0]["lr"]
             loss, train_acc = train_epoch(training.model, training.loader, training.optimizer)
-            test_acc = accuracy(training.model, training.test_x, training.split.test_y)
-            history["loss"].append(loss)
-            history["train_accuracy"].append(train_acc)
-            history["test_accuracy"].append(test_acc)
+            if not math.isfinite(loss):
+                record(history, lr, None, None, train_acc, None)
+                raise Diverged(epoch, loss, lr)
+            test_loss, test_acc = evaluate(training.model, training.test_x, training.split.test_y)
+            record(history, lr, loss, finite_or_none(test_loss), train_acc, test_acc)
             if training.schedule is not None:
                 training.schedule.step()
             training.epoch = epoch
@@ -467,30 +525,55 @@ def train(training: Training) -> None:
         progress.close()
 
 
+def record(history: dict, lr, loss, test_loss, train_accuracy, test_accuracy) -> None:
+    """Append one epoch's numbers to the history."""
+    for key, value in zip(HISTORY_KEYS, (loss, test_loss, train_accuracy, test_accuracy, lr)):
+        history[key].append(value)
+
+
+def finite_or_none(value: float) -> float | None:
+    """The number, or None (JSON null) for inf and nan, which JSON cannot hold."""
+    return value if math.isfinite(value) else None
+
+
 def model_summary(architecture: dict) -> str:
     sizes = [architecture["in_features"], *architecture["hidden"], architecture["out_features"]]
     text = "-".join(str(n) for n in sizes) + f" {architecture['activation']}"
     return text + (f" dropout {architecture['dropout']}" if architecture["dropout"] else "")
 
 
-def write_run(training: Training) -> tuple[list[str], list[str]]:
-    """Write the run's files into a staging folder, then rename them into the run folder.
+def stale_checkpoint(training: Training) -> tuple[str, ...]:
+    """(CHECKPOINT,) when the checkpoint in the run folder is another run's (this run stopped
+    before its first one), so that finishing this run removes it; else ()."""
+    return () if training.checkpointed_epoch() is not None else (CHECKPOINT,)
 
-    Returns (names of the files written, notes about pictures that could not be drawn)."""
+
+def write_run(training: Training, with_model: bool = True) -> tuple[list[str], list[str]]:
+    """Write the run's files into a staging folder, then rename them into the run folder, where
+    they replace every file of RUN_FILES (one this run did not write is removed).
+
+    A diverged run (`with_model=False`) writes only its history and curves. Returns (names of
+    the files written, notes about pictures that could not be drawn)."""
     out, split = training.args.out, training.split
-    architecture = {**training.architecture, "test_accuracy": training.history["test_accuracy"][-1]}
     history = {**training.history, "seconds": training.seconds}
     notes = []
     try:
         with OutputFolder(out) as folder:
-            write_model(folder.staging, training.model, architecture)
+            if with_model:
+                accuracy = training.history["test_accuracy"][-1]
+                described = {**training.architecture, "test_accuracy": accuracy}
+                write_model(folder.staging, training.model, described)
             with atomic_write(folder.path("history.json")) as stream:
-                stream.write((json.dumps(history, indent=2) + "\n").encode("utf-8"))
+                text = json.dumps(history, indent=2, allow_nan=False)
+                stream.write((text + "\n").encode("utf-8"))
             notes.append(artifacts.plot_curves(history, folder.path("curves.png")))
-            digraph = step_graph(training.model, training.train_x, split.train_y)
-            notes.append(artifacts.render_graph(digraph, folder.path("graph.svg"))[1])
+            if with_model:
+                digraph = step_graph(
+                    training.model, training.train_x, split.train_y, training.args.batch_size
+                )
+                notes.append(artifacts.render_graph(digraph, folder.path("graph.svg"))[1])
             files = sorted(path.name for path in folder.staging.iterdir())
-            folder.commit()
+            folder.commit(replaces=RUN_FILES + stale_checkpoint(training))
     except OSError as error:
         raise RunFailed(f"cannot write the run into {out}: {reason(error)}") from error
     return files, [note for note in notes if note]

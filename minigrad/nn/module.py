@@ -20,17 +20,37 @@ from ..tensor import Tensor
 class Parameter(Tensor):
     """A Tensor that is a learnable weight of a Module, found by `Module.parameters()`.
 
+    A Parameter without a `.name` takes its path in the module tree as its name when a Module
+    registers it (`0.weight` in `nn.Sequential(nn.Linear(2, 3))`), so `viz.draw_graph` labels it
+    without being handed the module. A name given by the user is kept.
+
     It requires grad unless built with `requires_grad=False` (a frozen weight), as in PyTorch.
     Ops on a Parameter return plain Tensors, so only the weights themselves are Parameters.
     """
 
-    __slots__ = ()
+    __slots__ = ("_path_name",)  # the name a Module gave it, to tell it from a user's name
 
     def __init__(self, data, requires_grad: bool = True, dtype=None):
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+def _prefix_parameter_names(child: Module, name: str) -> None:
+    """Extend the names of `child`'s parameters to their paths from a parent that registers it
+    as `name`: `weight` becomes `0.weight`. Modules are built bottom-up, so each registration
+    adds one level, and the top module's parameters end up named by their full dotted path (as
+    in `named_parameters()`). A name the user gave is kept; a parameter shared by two modules is
+    named by one of its paths."""
+    for path, parameter in child.named_parameters():
+        if parameter.name == path and path_named(parameter):
+            parameter.name = parameter._path_name = f"{name}.{path}"
+
+
+def path_named(tensor: Tensor) -> bool:
+    """True when the tensor's `.name` is the path a Module gave it (not one the user gave)."""
+    return tensor.name is not None and getattr(tensor, "_path_name", None) == tensor.name
 
 
 class IncompatibleKeys(NamedTuple):
@@ -58,8 +78,11 @@ class Module:
         self._unregister(name)
         if isinstance(value, Parameter):
             self._parameter_names.append(name)
+            if value.name is None:
+                value.name = value._path_name = name
         elif isinstance(value, Module):
             self._module_names.append(name)
+            _prefix_parameter_names(value, name)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:

@@ -50,7 +50,8 @@ class ComplexityReport:
     def __str__(self) -> str:
         lines = [
             f"backward flops of L layers x^T W + b -> {self.activation}, width d, N examples",
-            "(lecture 001_7c5c639b47bbde7b.txt, 'Cost per layer', 'Computational complexity')",
+            "(Lecture 001 'Initialization', slides 'Cost per layer' and "
+            "'Computational complexity')",
             self.table(),
             "the matmul part is exactly 4 N L d^2 (dLoss/dW and dLoss/dx, 2 N d^2 each per layer);",
             f"the rest, bias and activation gradients, is {self._per_unit():g} N L d, which fades "

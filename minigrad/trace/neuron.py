@@ -12,7 +12,7 @@ from ..functional import linear
 from ..ops import stable_sigmoid
 from ..tensor import Tensor
 
-LECTURE = "lecture 001_7c5c639b47bbde7b.txt, slides 'Computing a single neuron'"
+LECTURE = "Lecture 001 'Initialization', slides 'Computing a single neuron'"
 
 # name -> (sigma on float64 arrays, sigma'(z) from z and phi, sigma' as a formula, its flops)
 ACTIVATIONS = {
@@ -109,11 +109,11 @@ def _engine_gradients(weight: Tensor, bias, x: np.ndarray, j: int, upstream: flo
 
 
 def explain_neuron(
-    layer, x, j: int, upstream: float, activation: str = "tanh", verbose: bool = True
+    layer, x, j: int, upstream: float, activation: str | None = None, verbose: bool = True
 ) -> NeuronExplanation:
     """The backward pass of neuron j of `phi(x) = sigma(x^T W + b)`, step by step with numbers.
 
-    Following lecture 001_7c5c639b47bbde7b.txt, slides 'Computing a single neuron':
+    Following lecture 001 ('Initialization'), slides 'Computing a single neuron':
     z = x^T w_j + b_j, phi = sigma(z); given dLoss/dphi, dLoss/dz = dLoss/dphi sigma'(z) (all
     scalars: O(1)); then dLoss/dw_ij = dLoss/dz x_i and dLoss/dx_i = dLoss/dz w_ij, O(1) per entry,
     O(d) in all. The numbers are checked against the engine's backward with dLoss/dphi applied to
@@ -126,9 +126,14 @@ def explain_neuron(
         x: one example, shape (d,).
         j: the neuron, 0 <= j < e.
         upstream: dLoss/dphi_j.
-        activation: 'tanh', 'sigmoid', 'relu' or 'identity'.
+        activation: 'tanh', 'sigmoid', 'relu' or 'identity'. None (the default) means the
+            layer as given: 'identity' (phi = z) for a `Linear` layer, which has no activation of
+            its own (name the one that follows it in the network to see sigma'(z) at work), and
+            the lecture's 'tanh' for a (weight, bias) pair.
         verbose: print the derivation (it is returned either way, as `.text`).
     """
+    if activation is None:
+        activation = "tanh" if isinstance(layer, (tuple, list)) else "identity"
     weight, bias = _layer_parameters(layer)
     x = _check_arguments(weight, x, j, activation)
     upstream = float(upstream)
@@ -184,7 +189,7 @@ def _compare(explanation: NeuronExplanation, engine_dw_full: np.ndarray, dtype) 
 
 def _numbers(values: np.ndarray) -> str:
     return np.array2string(
-        values, precision=4, separator=", ", threshold=8, edgeitems=3, floatmode="maxprec"
+        values, precision=4, separator=", ", threshold=6, edgeitems=2, floatmode="maxprec"
     )
 
 
@@ -194,7 +199,8 @@ def _describe(e: NeuronExplanation) -> str:
     bias = f" + b_{e.j}" if e.dloss_db is not None or e.b else ""
     ops = e.operations
     lines = [
-        f"neuron j = {e.j} of a layer with d = {d} inputs, sigma = {e.activation} ({LECTURE})",
+        f"neuron j = {e.j} of a layer with d = {d} inputs, sigma = {e.activation}",
+        f"({LECTURE})",
         "forward:",
         f"  z   = x^T w_{e.j}{bias} = {e.z:.6g}      [d multiply-adds: {2 * d} flops]",
         f"  phi = sigma(z) = {e.phi:.6g}",
@@ -202,16 +208,16 @@ def _describe(e: NeuronExplanation) -> str:
         f"  dLoss/dz    = dLoss/dphi * sigma'(z), sigma'(z) = {formula} = {e.sigma_prime:.6g}",
         f"              = {e.upstream:.6g} * {e.sigma_prime:.6g} = {e.dloss_dz:.6g}"
         f"      [O(1): {ops['dLoss/dz']} flops]",
-        f"  dLoss/dw_i{e.j} = dLoss/dz * x_i  = {_numbers(e.dloss_dw)}"
-        f"      [O(d): {ops['dLoss/dw']} multiplies]",
-        f"  dLoss/dx_i  = dLoss/dz * w_i{e.j} = {_numbers(e.dloss_dx)}"
-        f"      [O(d): {ops['dLoss/dx']} multiplies]",
+        f"  dLoss/dw_i{e.j} = dLoss/dz * x_i  = {_numbers(e.dloss_dw)}",
+        f"                [O(d): {ops['dLoss/dw']} multiplies]",
+        f"  dLoss/dx_i  = dLoss/dz * w_i{e.j} = {_numbers(e.dloss_dx)}",
+        f"                [O(d): {ops['dLoss/dx']} multiplies]",
     ]
     if e.dloss_db is not None:
         lines.append(f"  dLoss/db_{e.j} = dLoss/dz = {e.dloss_db:.6g}      [0 flops]")
     lines.append(
         f"total: {sum(ops.values())} flops = 2 d + {ops['dLoss/dz']}, O(d); a layer of e neurons "
-        "repeats this e times and adds up the dLoss/dx_i shares: O(d e)"
+        "repeats this e times\n       and adds up the dLoss/dx_i shares: O(d e)"
     )
     verdict = "agree with" if e.matches else "DISAGREE with"
     lines.append(

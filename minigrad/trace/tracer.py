@@ -186,18 +186,19 @@ class Tracer:
     def summary(self) -> str:
         """A table of calls, flops (matmul part and the rest) and bytes, forward beside backward,
         per op type, then per Module when a module was given, then the totals."""
-        lines = [_header("op")]
-        lines += _rows(self.records, lambda r: r.op)
+        tables = [("op", _rows(self.records, lambda r: r.op))]
         if any(r.module is not None for r in self.records):
-            lines += ["", _header("module")]
-            lines += _rows(self.records, lambda r: r.module if r.module is not None else "(none)")
+            by_module = _rows(self.records, lambda r: "(none)" if r.module is None else r.module)
+            tables.append(("module", by_module))
+        lines = _format_tables(tables)
         totals = self.totals()
         lines += [
             "",
             f"total: forward {totals['forward_flops']:,} flops "
-            f"({totals['forward_matmul_flops']:,} in matmuls), backward "
-            f"{totals['backward_flops']:,} flops ({totals['backward_matmul_flops']:,} in "
-            f"matmuls); backward / forward = {_ratio(totals)}",
+            f"({totals['forward_matmul_flops']:,} in matmuls),",
+            f"       backward {totals['backward_flops']:,} flops "
+            f"({totals['backward_matmul_flops']:,} in matmuls); backward / forward = "
+            f"{_ratio(totals)}",
         ]
         if totals["unknown_ops"]:
             lines.append(f"{totals['unknown_ops']} op runs of unknown cost are not counted")
@@ -205,15 +206,50 @@ class Tracer:
 
 
 _COLUMNS = ("calls", "matmul_flops", "flops", "bytes")
+WIDTH = 100  # the widest line a summary prints
+_KEY_WIDTH = 20
 
 
-def _header(key: str) -> str:
-    cells = [f"{key:<20}"]
-    cells += [f"{'fwd ' + c:>17}" for c in _COLUMNS] + [f"{'bwd ' + c:>17}" for c in _COLUMNS]
-    return " ".join(cells)
+def _format_tables(tables: list) -> list[str]:
+    """The tables with exact numbers (thousands separated) when every line fits in WIDTH
+    columns, else with the numbers in short form (3.15M), which always fits."""
+    for number in (lambda n: f"{n:,}", _short):
+        lines = []
+        for key, rows in tables:
+            lines += ([""] if lines else []) + _table(key, rows, number)
+        if max(len(line) for line in lines) <= WIDTH:
+            break
+    return lines
 
 
-def _rows(records: list, key) -> list[str]:
+def _table(key: str, rows: list, number) -> list[str]:
+    """Header and rows; columns as wide as their widest cell, keys cut to _KEY_WIDTH."""
+    headers = [f"fwd {_COLUMNS[0]}", *_COLUMNS[1:], f"bwd {_COLUMNS[0]}", *_COLUMNS[1:]]
+    cells = [[number(n) for n in numbers] for _, numbers in rows]
+    widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
+    names = [_cut(name) for name, _ in rows]
+    key_width = max([len(key)] + [len(name) for name in names])
+    lines = [" ".join([f"{key:<{key_width}}"] + [f"{h:>{w}}" for h, w in zip(headers, widths)])]
+    for name, row in zip(names, cells):
+        cells_text = [f"{c:>{w}}" for c, w in zip(row, widths)]
+        lines.append(" ".join([f"{name:<{key_width}}", *cells_text]))
+    return lines
+
+
+def _cut(name: str) -> str:
+    return name if len(name) <= _KEY_WIDTH else name[: _KEY_WIDTH - 1] + "~"
+
+
+def _short(n: int) -> str:
+    """An integer in at most 6 characters: 999, 12.3k, 3.15M, 1.61G, 2.2T."""
+    for factor, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")):
+        if abs(n) >= factor:
+            return f"{n / factor:.3g}{suffix}"
+    return str(n)
+
+
+def _rows(records: list, key) -> list[tuple[str, list[int]]]:
+    """(key, [calls, matmul flops, flops, bytes forward, then the same backward]) per key."""
     table: dict = defaultdict(lambda: {"forward": [0, 0, 0, 0], "backward": [0, 0, 0, 0]})
     for record in records:
         cells = table[key(record)][record.phase]
@@ -221,11 +257,7 @@ def _rows(records: list, key) -> list[str]:
         cells[1] += record.matmul_flops or 0
         cells[2] += record.flops or 0
         cells[3] += record.bytes
-    lines = []
-    for name, phases in table.items():
-        numbers = phases["forward"] + phases["backward"]
-        lines.append(f"{name:<20} " + " ".join(f"{n:>17,}" for n in numbers))
-    return lines
+    return [(str(name), phases["forward"] + phases["backward"]) for name, phases in table.items()]
 
 
 def _ratio(totals: dict) -> str:
