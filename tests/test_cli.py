@@ -340,6 +340,12 @@ def assert_same_run(out, reference) -> None:
     assert history == reference_history
 
 
+def default_sigint() -> None:
+    """In the child, before it starts Python: SIGINT back to its default. A job a shell starts
+    in the background inherits SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_training(out, options) -> subprocess.Popen:
     """`minigrad train` in a process of its own, returned once its first checkpoint exists."""
     root = Path(mg.__file__).resolve().parent.parent
@@ -348,6 +354,7 @@ def start_training(out, options) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
         env={**os.environ, "PYTHONPATH": str(root)},
     )
     deadline = time.monotonic() + 120

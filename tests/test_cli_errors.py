@@ -127,11 +127,17 @@ def test_a_pipe_into_head_shows_no_error():
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         timeout=60,
     )
-    assert result.stdout.startswith("one forward and backward pass") and result.stdout.count(
-        "\n"
-    ) == 1
+    assert (
+        result.stdout.startswith("one forward and backward pass") and result.stdout.count("\n") == 1
+    )
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] in ("status 0", "status 141")
+
+
+def default_sigint() -> None:
+    """In the child, before it starts Python: SIGINT back to its default. A job a shell starts
+    in the background inherits SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_ctrl_c_during_trace_is_one_line_and_status_130():
@@ -140,6 +146,7 @@ def test_ctrl_c_during_trace_is_one_line_and_status_130():
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
         env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"},
     )
     assert process.stdout.readline().startswith("one forward and backward pass")  # it runs
