@@ -48,7 +48,7 @@ grad_mode = _GradModeState()
 
 # Leaf `.grad` buffers are shared by every thread that backpropagates into the same leaf; the
 # read-add-store of an accumulation runs under this lock so no thread's contribution is lost.
-_leaf_grad_lock = threading.Lock()
+_leaf_grad_lock = threading.RLock()  # reentrant: a leaf hook may run a backward of its own
 
 
 class _Freed:
@@ -149,9 +149,7 @@ class Node:
         self.info = None  # forward traceback, kept only under detect_anomaly
         self.mark = None  # the token of the last graph walk that reached this node
         self.saved_tensors = saved_from
-        self.saved_versions = (
-            tuple([tensor._version for tensor in saved_from]) if saved_from else ()
-        )
+        self.saved_versions = tuple(map(version_of, saved_from)) if saved_from else ()
         self.out_version = 0  # in-place writes to the output through its tensor since
 
     @property
@@ -308,6 +306,7 @@ def reachable_nodes(roots: list[Node]) -> list[Node]:
 
 
 _by_sequence = attrgetter("seq")
+version_of = attrgetter("_version")  # a tensor's count of in-place writes, read in C
 
 
 def live_nodes() -> int:
@@ -458,9 +457,10 @@ def check_saved(node: Node) -> None:
             "released its saved values); call backward(retain_graph=True) the first time if "
             "you need to backward through it again"
         )
-    for tensor, version in zip(node.saved_tensors, node.saved_versions):
-        if tensor._version != version:
-            raise BackwardError(_modified_message(node, f"a tensor of shape {tensor.shape}"))
+    if tuple(map(version_of, node.saved_tensors)) != node.saved_versions:
+        for tensor, version in zip(node.saved_tensors, node.saved_versions):
+            if tensor._version != version:
+                raise BackwardError(_modified_message(node, f"a tensor of shape {tensor.shape}"))
     if node.out is not None and node.out_version:
         raise BackwardError(_modified_message(node, f"its output of shape {node.shape}"))
 
@@ -557,24 +557,26 @@ def _run_hooks(hooks: list, grad):
 def _store_leaf_grads(leaf_grads: dict, owned: set) -> None:
     """Add each leaf's gradient into its `.grad` (under a lock: threads may share a leaf)."""
     handed_out: set = set()
-    for leaf, grad in leaf_grads.items():
-        if leaf._hooks:
-            grad = _run_hooks(leaf._hooks, grad)
-        fresh = leaf in owned
-        if type(grad) is not np.ndarray:  # a Tensor (create_graph)
-            grad, fresh = np.array(ops.values(grad)), True
-        # A VJP may pass one array on to several inputs, or hand out a view; .grad must own its
-        # buffer so the next backward can add into it in place without touching anyone else's.
-        if not fresh and (
-            grad.base is not None or id(grad) in handed_out or not grad.flags.writeable
-        ):
-            grad = grad.copy()
-        handed_out.add(id(grad))
-        with _leaf_grad_lock:
-            if leaf._grad is None:
-                leaf._grad = grad
-            else:
-                leaf._grad += grad
+    with _leaf_grad_lock:
+        for leaf, grad in leaf_grads.items():
+            _store_leaf_grad(leaf, grad, leaf in owned, handed_out)
+
+
+def _store_leaf_grad(leaf, grad, fresh: bool, handed_out: set) -> None:
+    """Add one leaf's gradient into its `.grad`; `fresh`: the walk allocated `grad` itself."""
+    if leaf._hooks:
+        grad = _run_hooks(leaf._hooks, grad)
+    if type(grad) is not np.ndarray:  # a Tensor (create_graph)
+        grad, fresh = np.array(ops.values(grad)), True
+    # A VJP may pass one array on to several inputs, or hand out a view; .grad must own its
+    # buffer so the next backward can add into it in place without touching anyone else's.
+    if not fresh and (grad.base is not None or id(grad) in handed_out or not grad.flags.writeable):
+        grad = grad.copy()
+    handed_out.add(id(grad))
+    if leaf._grad is None:
+        leaf._grad = grad
+    else:
+        leaf._grad += grad
 
 
 def grad(

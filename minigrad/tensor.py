@@ -50,6 +50,8 @@ ONE_INPUT, BOTH_INPUTS, FIRST_INPUT, SECOND_INPUT = (
     (True, False),
     (False, True),
 )
+# `needs` of the usual nodes, whose inputs all require grad (a Linear layer's three).
+_ALL_NEEDED = {1: ONE_INPUT, 2: BOTH_INPUTS, 3: (True, True, True)}
 
 
 def _needs(parents: tuple) -> tuple:
@@ -100,7 +102,9 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
     node = None
     if recording and grad_mode.enabled:
         inputs_parents = tuple(parents)
-        needs = _needs(inputs_parents)
+        needs = _ALL_NEEDED[len(parents)] if not constant and len(parents) <= 3 else None
+        if needs is None:
+            needs = _needs(inputs_parents)
         if not constant:  # every input a tensor requiring grad: the usual case (a Linear layer)
             saved = tuple(arrays) if op.saves_inputs else None
             saved_from = tuple(tensors) if op.saves_inputs else ()
@@ -507,7 +511,7 @@ class Tensor:
             self._base._bump_version()
 
     def _set_grad(self, value) -> None:
-        self._grad = _checked_grad(self, value)
+        self._grad = None if value is None else _checked_grad(self, value)
 
     grad = property(
         attrgetter("_grad"),
