@@ -126,9 +126,9 @@ def test_a_pipe_into_head_shows_no_error():
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         timeout=60,
     )
-    assert result.stdout.startswith("one forward and backward pass") and result.stdout.count(
-        "\n"
-    ) == 1
+    assert (
+        result.stdout.startswith("one forward and backward pass") and result.stdout.count("\n") == 1
+    )
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] in ("status 0", "status 141")
 
