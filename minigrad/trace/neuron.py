@@ -175,7 +175,7 @@ def _compare(explanation: NeuronExplanation, engine_dw_full: np.ndarray, dtype) 
     """Fill in the largest difference from the engine and whether they agree; the engine's other
     columns of dLoss/dW must be zero, since the upstream gradient touched neuron j alone."""
     others = np.delete(engine_dw_full, explanation.j, axis=1)
-    pairs = [
+    pairs: list[tuple[np.ndarray | np.float64, np.ndarray | np.float64]] = [
         (explanation.dloss_dw, explanation.engine_dw),
         (explanation.dloss_dx, explanation.engine_dx),
         (others, np.zeros_like(others)),
