@@ -80,7 +80,7 @@ class _Known:
     `nn` and works on any graph after the fact.
     """
 
-    def __init__(self, names, module, gradients):
+    def __init__(self, names, module, gradients) -> None:
         self.leaf_names: dict = {}  # id(leaf) -> the user's name for it
         self.parameter_names: dict = {}  # id(parameter) -> its path in a Module
         self.constant_names: dict = {}  # id(array) -> the name of the Tensor holding it
@@ -303,7 +303,7 @@ def _leaf_color(leaf: Tensor) -> str:
 class _Drawing:
     """Lays one graph's nodes and edges into a Digraph."""
 
-    def __init__(self, graph, known, root, show_data, show_grad, show_cost, highlight):
+    def __init__(self, graph, known, root, show_data, show_grad, show_cost, highlight) -> None:
         self.graph, self.known, self.root = graph, known, root
         self.show_data, self.show_grad, self.show_cost = show_data, show_grad, show_cost
         self.highlight = highlight
@@ -460,7 +460,7 @@ class _Drawing:
 class _StepRecorder:
     """Watcher keeping each VJP run of one backward: (node, its gradient, its inputs' gradients)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.steps: list = []
 
     def on_forward(self, op, arrays, params, out, node) -> None:

@@ -68,6 +68,7 @@ def test_the_wheel_holds_the_data_and_the_licence_expression(dist):
         (metadata,) = [name for name in names if name.endswith(".dist-info/METADATA")]
         text = archive.read(metadata).decode()
     assert "minigrad/data/digits.npz" in names
+    assert "minigrad/py.typed" in names  # type checkers read the package's annotations
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     assert "License-Expression: MIT" in text and "Author: The minigrad authors" in text
 

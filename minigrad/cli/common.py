@@ -121,9 +121,8 @@ class OutputFolder:
     def __enter__(self) -> OutputFolder:
         return self
 
-    def __exit__(self, exc_type, exc, traceback) -> bool:
+    def __exit__(self, exc_type, exc, traceback) -> None:
         self.discard()
-        return False
 
 
 def create_staging(target: Path) -> Path:

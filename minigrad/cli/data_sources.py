@@ -29,12 +29,15 @@ class Split:
         return int(max(self.train_y.max(), self.test_y.max())) + 1
 
 
+_MNIST_NEEDS_DIR = "--data mnist needs --data-dir, the folder holding the MNIST IDX files"
+
+
 def check_source(name: str, data_dir: str | None) -> None:
     """Raise UsageError for a source that cannot be read, before any work is done."""
     if name != "mnist":
         return
     if data_dir is None:
-        raise UsageError("--data mnist needs --data-dir, the folder holding the MNIST IDX files")
+        raise UsageError(_MNIST_NEEDS_DIR)
     folder = Path(data_dir)
     if not folder.is_dir():
         raise UsageError(f"MNIST folder {data_dir!r} does not exist or is not a folder")
@@ -72,6 +75,8 @@ def _shuffle_split(features: np.ndarray, labels: np.ndarray) -> Split:
 
 
 def _mnist(data_dir: str | None) -> Split:
+    if data_dir is None:  # the command line stops in check_source; this is for callers of load()
+        raise UsageError(_MNIST_NEEDS_DIR)
     try:
         train_x, train_y = load_mnist(data_dir, train=True)
         test_x, test_y = load_mnist(data_dir, train=False)

@@ -55,7 +55,7 @@ def _number(name: str):
     return parse
 
 
-def primitives() -> list[type]:
+def primitives() -> list[type[ops.Op]]:
     """Every concrete primitive class defined in `minigrad.ops`, in source order."""
     found = [
         cls
@@ -124,7 +124,7 @@ def cases() -> dict:
     }
 
 
-def check_op(op: type, arrays: tuple, params: tuple, eps: float, atol: float, rtol: float):
+def check_op(op: type[ops.Op], arrays: tuple, params: tuple, eps: float, atol: float, rtol: float):
     """(passed, max abs error of the full Jacobian) for one primitive on one case."""
     inputs = tuple(Tensor(a, requires_grad=True) if a.dtype == np.float64 else a for a in arrays)
     differentiable = [t for t in inputs if isinstance(t, Tensor)]

@@ -193,7 +193,7 @@ class ModuleList(Module):
         return self.children()
 
 
-def _position(container: Module, index: int) -> int:
+def _position(container: Sequential | ModuleList, index: int) -> int:
     size = len(container)
     if not -size <= index < size:
         raise IndexError(

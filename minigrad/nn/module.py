@@ -29,6 +29,7 @@ class Parameter(Tensor):
     """
 
     __slots__ = ("_path_name",)  # the name a Module gave it, to tell it from a user's name
+    _path_name: str
 
     def __init__(self, data, requires_grad: bool = True, dtype=None):
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
@@ -63,6 +64,11 @@ class IncompatibleKeys(NamedTuple):
 
 class Module:
     """Base class of every layer and model: define `forward`, call the module to run it."""
+
+    # Set in __init__ with object.__setattr__, bypassing the registration in __setattr__.
+    training: bool
+    _parameter_names: list[str]  # registered Parameters, in assignment order
+    _module_names: list[str]  # registered child Modules, in assignment order
 
     def __init__(self):
         object.__setattr__(self, "_parameter_names", [])

@@ -3,7 +3,9 @@ against the engine."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -15,7 +17,7 @@ from ..tensor import Tensor
 LECTURE = "Lecture 001 'Initialization', slides 'Computing a single neuron'"
 
 # name -> (sigma on float64 arrays, sigma'(z) from z and phi, sigma' as a formula, its flops)
-ACTIVATIONS = {
+ACTIVATIONS: dict[str, tuple[Callable[[Any], Any], Callable[[float, float], float], str, int]] = {
     "tanh": (np.tanh, lambda z, phi: 1 - phi * phi, "1 - tanh(z)^2", 2),
     "sigmoid": (stable_sigmoid, lambda z, phi: phi * (1 - phi), "sigma(z) (1 - sigma(z))", 2),
     "relu": (lambda z: np.maximum(z, 0), lambda z, phi: float(z > 0), "1 if z > 0 else 0", 1),
@@ -173,7 +175,7 @@ def _compare(explanation: NeuronExplanation, engine_dw_full: np.ndarray, dtype) 
     """Fill in the largest difference from the engine and whether they agree; the engine's other
     columns of dLoss/dW must be zero, since the upstream gradient touched neuron j alone."""
     others = np.delete(engine_dw_full, explanation.j, axis=1)
-    pairs = [
+    pairs: list[tuple[np.ndarray | np.float64, np.ndarray | np.float64]] = [
         (explanation.dloss_dw, explanation.engine_dw),
         (explanation.dloss_dx, explanation.engine_dx),
         (others, np.zeros_like(others)),

@@ -118,7 +118,7 @@ class Tracer:
     they read (see `node_module`).
     """
 
-    def __init__(self, module=None):
+    def __init__(self, module=None) -> None:
         self.records: list[OpRecord] = []
         self._owners = parameter_owners(module) if module is not None else {}
 
@@ -214,7 +214,7 @@ def _format_tables(tables: list) -> list[str]:
     """The tables with exact numbers (thousands separated) when every line fits in WIDTH
     columns, else with the numbers in short form (3.15M), which always fits."""
     for number in (lambda n: f"{n:,}", _short):
-        lines = []
+        lines: list[str] = []
         for key, rows in tables:
             lines += ([""] if lines else []) + _table(key, rows, number)
         if max(len(line) for line in lines) <= WIDTH:
