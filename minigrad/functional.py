@@ -10,7 +10,7 @@ import numpy as np
 
 from . import ops
 from .random import generator
-from .tensor import ShapeError, Tensor, _normalize_axis, apply
+from .tensor import ShapeError, Tensor, _normalize_axis, _one_of, apply
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -43,8 +43,9 @@ def minimum(a, b) -> Tensor:
     return apply(ops.Minimum, (_tensor(a), _tensor(b)))
 
 
-def concatenate(tensors, axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis (`torch.cat`)."""
+def concatenate(tensors, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Join tensors along an existing axis (`torch.cat`; `dim` is `axis`'s alias, default 0)."""
+    axis = _one_of("axis", axis, "dim", dim, default=0)
     tensors = [_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("concatenate needs at least one tensor")
@@ -64,8 +65,9 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
 cat = concatenate
 
 
-def stack(tensors, axis: int = 0) -> Tensor:
-    """Join same-shaped tensors along a new axis."""
+def stack(tensors, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Join same-shaped tensors along a new axis (`dim` is `axis`'s alias, default 0)."""
+    axis = _one_of("axis", axis, "dim", dim, default=0)
     tensors = [_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack needs at least one tensor")

@@ -7,6 +7,7 @@ import numbers
 import weakref
 from math import prod
 from operator import attrgetter
+from typing import NamedTuple
 from sys import getrefcount
 
 import numpy as np
@@ -867,41 +868,95 @@ class Tensor:
 
     # ---- reductions ---------------------------------------------------------------------------
 
-    def sum(self, axis=None, keepdims: bool = False) -> Tensor:
-        return apply_unary(ops.Sum, self, (_normalize_axis(axis, self.ndim), keepdims))
+    # Reductions take NumPy's `axis` / `keepdims` and PyTorch's `dim` / `keepdim` alike.
 
-    def mean(self, axis=None, keepdims: bool = False) -> Tensor:
-        return apply_unary(ops.Mean, self, (_normalize_axis(axis, self.ndim), keepdims))
+    def sum(self, axis=None, keepdims=None, *, dim=None, keepdim=None) -> Tensor:
+        """Sum over `axis` (None: all; an int or a tuple), keeping reduced axes as 1 if
+        `keepdims`. `dim` and `keepdim` are PyTorch's names for the same arguments."""
+        axes, keep = self._reduction_axes(axis, dim, keepdims, keepdim)
+        return apply_unary(ops.Sum, self, (axes, keep))
 
-    def var(self, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
+    def mean(self, axis=None, keepdims=None, *, dim=None, keepdim=None) -> Tensor:
+        """Mean over `axis` (alias `dim`), as `sum`."""
+        axes, keep = self._reduction_axes(axis, dim, keepdims, keepdim)
+        return apply_unary(ops.Mean, self, (axes, keep))
+
+    def var(
+        self, axis=None, keepdims=None, correction: int = 1, *, dim=None, keepdim=None
+    ) -> Tensor:
+        """Variance over `axis` (alias `dim`) with Bessel's `correction` (1, as PyTorch)."""
         from .functional import var
 
-        return var(self, axis, keepdims, correction)
+        axes, keep = self._reduction_axes(axis, dim, keepdims, keepdim)
+        return var(self, axes, keep, correction)
 
-    def max(self, axis=None, keepdims: bool = False) -> Tensor:
-        axes = _normalize_axis(axis, self.ndim)
-        self._check_nonempty("max", axes)
-        return apply_unary(ops.Max, self, (axes, keepdims))
+    def max(self, axis=None, keepdims=None, *, dim=None, keepdim=None):
+        """The largest value over `axis` (NumPy's amax: a gradient split evenly between ties).
 
-    def min(self, axis=None, keepdims: bool = False) -> Tensor:
-        axes = _normalize_axis(axis, self.ndim)
-        self._check_nonempty("min", axes)
-        return apply_unary(ops.Min, self, (axes, keepdims))
+        Given PyTorch's `dim`, returns PyTorch's pair `(values, indices)` instead, the indices
+        of the first maximum as an int64 tensor without gradient.
+        """
+        return self._extreme(ops.Max, np.argmax, axis, dim, keepdims, keepdim)
 
-    def logsumexp(self, axis=None, keepdims: bool = False) -> Tensor:
-        return apply_unary(ops.LogSumExp, self, (_normalize_axis(axis, self.ndim), keepdims))
+    def min(self, axis=None, keepdims=None, *, dim=None, keepdim=None):
+        """The smallest value over `axis`; with `dim`, the pair `(values, indices)` (see `max`)."""
+        return self._extreme(ops.Min, np.argmin, axis, dim, keepdims, keepdim)
 
-    def softmax(self, axis: int = -1) -> Tensor:
+    def argmax(self, axis=None, keepdims=None, *, dim=None, keepdim=None) -> Tensor:
+        """The index of the first maximum over one axis (or of the flattened tensor), int64."""
+        return self._arg_extreme(np.argmax, axis, dim, keepdims, keepdim)
+
+    def argmin(self, axis=None, keepdims=None, *, dim=None, keepdim=None) -> Tensor:
+        """The index of the first minimum over one axis (or of the flattened tensor), int64."""
+        return self._arg_extreme(np.argmin, axis, dim, keepdims, keepdim)
+
+    def logsumexp(self, axis=None, keepdims=None, *, dim=None, keepdim=None) -> Tensor:
+        """log sum e^x over `axis` (alias `dim`), computed without overflow."""
+        axes, keep = self._reduction_axes(axis, dim, keepdims, keepdim)
+        return apply_unary(ops.LogSumExp, self, (axes, keep))
+
+    def softmax(self, axis=None, *, dim=None) -> Tensor:
+        """e^x_i / sum_j e^x_j along `axis` (alias `dim`; default the last), stable."""
+        axis = _one_of("axis", axis, "dim", dim, default=-1)
         if self.ndim == 0:  # a softmax over one element: as a vector of one, so it stays exact
             _normalize_axis(axis, 0)
             return self.reshape(1).softmax(0).reshape(())
         return apply_unary(ops.Softmax, self, (_single_axis(axis, self.ndim),))
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
+    def log_softmax(self, axis=None, *, dim=None) -> Tensor:
+        """x_i - logsumexp(x) along `axis` (alias `dim`; default the last), stable."""
+        axis = _one_of("axis", axis, "dim", dim, default=-1)
         if self.ndim == 0:
             _normalize_axis(axis, 0)
             return self.reshape(1).log_softmax(0).reshape(())
         return apply_unary(ops.LogSoftmax, self, (_single_axis(axis, self.ndim),))
+
+    def _reduction_axes(self, axis, dim, keepdims, keepdim) -> tuple:
+        """(normalized axes, keepdims) from either spelling of the arguments."""
+        axis = _one_of("axis", axis, "dim", dim, default=None)
+        keep = _one_of("keepdims", keepdims, "keepdim", keepdim, default=False)
+        return _normalize_axis(axis, self.ndim), bool(keep)
+
+    def _extreme(self, op, arg, axis, dim, keepdims, keepdim):
+        axes, keep = self._reduction_axes(axis, dim, keepdims, keepdim)
+        self._check_nonempty(op.name.lower(), axes)
+        values = apply_unary(op, self, (axes, keep))
+        if dim is None:
+            return values
+        indices = self._arg_extreme(arg, None, dim, None, keepdim)
+        return ValuesIndices(values, indices)
+
+    def _arg_extreme(self, arg, axis, dim, keepdims, keepdim) -> Tensor:
+        axis = _one_of("axis", axis, "dim", dim, default=None)
+        keep = bool(_one_of("keepdims", keepdims, "keepdim", keepdim, default=False))
+        if axis is not None and not _is_integer(axis):
+            raise TypeError(f"{arg.__name__} takes one axis, got {axis!r}")
+        axes = _normalize_axis(axis, self.ndim)
+        self._check_nonempty(arg.__name__, axes)
+        if axes == ():  # a 0-d tensor: its one element is at index 0
+            return wrap(np.zeros((), np.int64), None)
+        index = arg(self._data, axis=None if axes is None else axes[0], keepdims=keep)
+        return wrap(np.asarray(index, dtype=np.int64), None)
 
     def _check_nonempty(self, what: str, axes) -> None:
         """max and min have no value over nothing: refuse a reduction over an empty axis (an
@@ -1006,6 +1061,23 @@ class _HookHandle:
     def remove(self) -> None:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
+
+
+class ValuesIndices(NamedTuple):
+    """What `max(dim=...)` and `min(dim=...)` return, as PyTorch's `torch.return_types.max`."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _one_of(name, value, alias: str, alias_value, default):
+    """An argument given under minigrad's `name` or PyTorch's `alias`; both at once is an
+    error even when they agree, since one of them is then a leftover."""
+    if value is not None and alias_value is not None:
+        raise TypeError(f"got both {name}= and {alias}=; give one ({alias} is {name}'s alias)")
+    if value is not None:
+        return value
+    return default if alias_value is None else alias_value
 
 
 _CUT_GRAPH_MESSAGE = (

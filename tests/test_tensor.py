@@ -470,3 +470,53 @@ def test_joining_many_tensors_that_require_grad(join, count):
     (joined * joined).sum().backward()
     for i, piece in enumerate(pieces):
         np.testing.assert_array_equal(piece.grad, [2.0 * i])
+
+
+# ---- PyTorch's argument names: dim= and keepdim= ----------------------------------------------
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean", "var", "logsumexp"])
+def test_dim_and_keepdim_are_aliases_of_axis_and_keepdims(reduction):
+    x = mg.tensor(np.arange(6.0).reshape(2, 3), dtype=np.float64)
+    numpy_style = getattr(x, reduction)(axis=1, keepdims=True)
+    pytorch_style = getattr(x, reduction)(dim=1, keepdim=True)
+    assert pytorch_style.shape == (2, 1)
+    np.testing.assert_array_equal(pytorch_style.data, numpy_style.data)
+    with pytest.raises(TypeError, match="got both axis= and dim="):
+        getattr(x, reduction)(axis=1, dim=1)
+    with pytest.raises(TypeError, match="got both keepdims= and keepdim="):
+        getattr(x, reduction)(dim=1, keepdims=True, keepdim=True)
+
+
+def test_max_and_min_with_dim_return_values_and_indices_as_pytorch():
+    x = mg.tensor([[1.0, 5.0, 5.0], [7.0, 2.0, 0.0]], dtype=np.float64, requires_grad=True)
+    values, indices = x.max(dim=1)
+    np.testing.assert_array_equal(values.data, [5.0, 7.0])
+    np.testing.assert_array_equal(indices.data, [1, 0])  # the first of the tied maxima
+    assert indices.dtype == np.int64 and not indices.requires_grad
+    smallest = x.min(dim=0, keepdim=True)
+    assert smallest.values.shape == (1, 3) and smallest.indices.shape == (1, 3)
+    np.testing.assert_array_equal(smallest.indices.data, [[0, 1, 1]])
+    values.sum().backward()  # the values stay differentiable
+    np.testing.assert_array_equal(x.grad, [[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]])
+    assert isinstance(x.max(axis=1), mg.Tensor)  # NumPy's spelling keeps NumPy's amax
+
+
+def test_argmax_and_argmin():
+    x = mg.tensor([[1.0, 9.0, 3.0], [8.0, 2.0, 8.0]])
+    assert x.argmax().item() == 1  # of the flattened tensor, as in PyTorch
+    np.testing.assert_array_equal(x.argmax(dim=1).data, [1, 0])
+    np.testing.assert_array_equal(x.argmin(axis=0, keepdims=True).data, [[0, 1, 0]])
+    assert mg.tensor(4.0).argmax(dim=0).item() == 0
+    with pytest.raises(ValueError, match="empty"):
+        mg.zeros(0).argmax()
+
+
+def test_softmax_concatenate_and_stack_take_dim():
+    x = mg.tensor([[1.0, 2.0], [3.0, 5.0]], dtype=np.float64)
+    np.testing.assert_array_equal(x.softmax(dim=0).data, x.softmax(axis=0).data)
+    np.testing.assert_array_equal(x.log_softmax(dim=0).data, x.log_softmax(0).data)
+    assert mg.concatenate([x, x], dim=1).shape == (2, 4)
+    assert mg.stack([x, x], dim=2).shape == (2, 2, 2)
+    with pytest.raises(TypeError, match="got both axis= and dim="):
+        mg.stack([x, x], axis=0, dim=0)
