@@ -604,6 +604,33 @@ class Tensor:
 
     astype = to
 
+    def clone(self) -> Tensor:
+        """A copy with its own buffer, still in the graph: the gradient flows back unchanged."""
+        if self._data.dtype.kind != "f":
+            return wrap(self._data.copy(), None)
+        return apply_unary(ops.Cast, self, (self._data.dtype,))
+
+    def numel(self) -> int:
+        """The number of elements (PyTorch's name for `size`)."""
+        return self._data.size
+
+    def dim(self) -> int:
+        """The number of dimensions (PyTorch's name for `ndim`)."""
+        return self._data.ndim
+
+    def square(self) -> Tensor:
+        """x * x."""
+        return self * self
+
+    def std(self, axis=None, keepdims=None, correction: int = 1, *, dim=None, keepdim=None):
+        """Standard deviation: the square root of `var` (same arguments)."""
+        return self.var(axis, keepdims, correction, dim=dim, keepdim=keepdim).sqrt()
+
+    def allclose(self, other, rtol: builtins.float = 1e-5, atol: builtins.float = 1e-8) -> bool:
+        """Whether every element is within atol + rtol |other| of `other`, as `torch.allclose`."""
+        values = other._data if isinstance(other, Tensor) else np.asarray(other)
+        return bool(np.allclose(self._data, values, rtol=rtol, atol=atol))
+
     def float(self) -> Tensor:
         return self.to(np.float32)
 
@@ -1036,7 +1063,12 @@ class Tensor:
         return apply_unary(ops.Transpose, self, (axes,))
 
     def broadcast_to(self, *shape) -> Tensor:
+        """This tensor broadcast to `shape` (a view); -1 keeps a dimension, as PyTorch's expand."""
         shape = _shape_args(shape)
+        lead = len(shape) - self.ndim
+        shape = tuple(
+            self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape)
+        )
         try:
             fits = np.broadcast_shapes(self.shape, shape) == shape
         except ValueError:

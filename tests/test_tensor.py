@@ -520,3 +520,33 @@ def test_softmax_concatenate_and_stack_take_dim():
     assert mg.stack([x, x], dim=2).shape == (2, 2, 2)
     with pytest.raises(TypeError, match="got both axis= and dim="):
         mg.stack([x, x], axis=0, dim=0)
+
+
+def test_pytorch_names_numel_dim_square_std_allclose():
+    x = mg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 9.0]], dtype=np.float64)
+    assert x.numel() == 6 and x.dim() == 2
+    np.testing.assert_array_equal(x.square().data, x.data**2)
+    np.testing.assert_allclose(x.std(dim=1).data, np.std(x.data, axis=1, ddof=1))
+    np.testing.assert_allclose(x.std().data, np.std(x.data, ddof=1))
+    assert x.allclose(x.data + 1e-9) and not x.allclose(x + 1e-3)
+
+
+def test_clone_copies_the_buffer_and_passes_the_gradient_back():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x.clone()
+    assert y.data is not x.data and y.dtype == x.dtype
+    with mg.no_grad():
+        y += 1
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])  # its own buffer
+    (x.clone() * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 3.0])
+    labels = mg.tensor([1, 2])
+    assert labels.clone().data is not labels.data
+
+
+def test_expand_keeps_a_dimension_given_as_minus_1():
+    x = mg.tensor([[1.0], [2.0]], requires_grad=True)
+    assert x.expand(-1, 3).shape == (2, 3)
+    assert x.expand(4, -1, 3).shape == (4, 2, 3)
+    x.expand(-1, 3).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[3.0], [3.0]])
