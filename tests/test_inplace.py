@@ -245,3 +245,16 @@ def test_an_in_place_result_that_does_not_fit_is_a_shape_error():
         x += mg.ones(3, 2)
     with pytest.raises(mg.ShapeError, match="cannot copy values of shape"):
         x.copy_([1.0, 2.0, 3.0])
+
+
+def test_a_recorded_fill_or_copy_drops_the_old_values_even_when_they_are_infinite():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * np.array([1.0, np.inf], np.float32)  # a non-leaf holding inf: 0 * inf would be NaN
+    h.fill_(3.0)
+    np.testing.assert_array_equal(h.data, [3.0, 3.0])
+    source = mg.tensor([4.0, 5.0], requires_grad=True)
+    h = x * np.array([np.inf, 1.0], np.float32)
+    h.copy_(source)
+    np.testing.assert_array_equal(h.data, [4.0, 5.0])
+    (h * h).sum().backward()
+    np.testing.assert_array_equal(source.grad, [8.0, 10.0])
