@@ -151,12 +151,13 @@ def _check_input(fn: str, x, dims: int) -> None:
 
 def _check_fits(fn: str, x_shape, kernel, padding, dilation) -> None:
     """ShapeError unless each (dilated) kernel extent fits in the padded input."""
-    for size, k, p, d in zip(x_shape[2:], kernel, padding, dilation):
+    axes = ("L",) if len(kernel) == 1 else ("H", "W")
+    for axis, size, k, p, d in zip(axes, x_shape[2:], kernel, padding, dilation):
         span = d * (k - 1) + 1
         if span > size + 2 * p:
             raise ShapeError(
                 f"{fn}: the kernel {tuple(kernel)} with dilation {tuple(dilation)} spans {span} "
-                f"along an axis where the padded input has only {size} + 2 x {p} = "
+                f"along {axis}, where the padded input has only {size} + 2 x {p} = "
                 f"{size + 2 * p} (input shape {tuple(x_shape)}, padding {tuple(padding)})"
             )
 
@@ -199,9 +200,9 @@ def conv2d(
     x: Tensor,
     weight: Tensor,
     bias: Tensor | None = None,
-    stride: int | tuple[int, int] = 1,
-    padding: int | tuple[int, int] = 0,
-    dilation: int | tuple[int, int] = 1,
+    stride: int | tuple[int, ...] = 1,
+    padding: int | tuple[int, ...] = 0,
+    dilation: int | tuple[int, ...] = 1,
     groups: int = 1,
 ) -> Tensor:
     """2-D cross-correlation over NCHW, as PyTorch's `conv2d`:
@@ -272,9 +273,9 @@ def _pool_arguments(fn: str, x, kernel_size, stride, padding) -> tuple:
 
 def max_pool2d(
     x: Tensor,
-    kernel_size: int | tuple[int, int],
-    stride: int | tuple[int, int] | None = None,
-    padding: int | tuple[int, int] = 0,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] = 0,
 ) -> Tensor:
     """The maximum of each kernel_size window of x (N, C, H, W), padded with -inf, as PyTorch's
     `max_pool2d`; stride None means stride = kernel_size (windows side by side).
@@ -289,9 +290,9 @@ def max_pool2d(
 
 def avg_pool2d(
     x: Tensor,
-    kernel_size: int | tuple[int, int],
-    stride: int | tuple[int, int] | None = None,
-    padding: int | tuple[int, int] = 0,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] = 0,
 ) -> Tensor:
     """The mean of each kernel_size window of x (N, C, H, W), padded with zeros that count in
     the mean (PyTorch's default count_include_pad=True); stride None means stride = kernel_size.
