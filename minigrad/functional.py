@@ -1,4 +1,5 @@
-"""Composites built from the primitives in `ops`: selection, joining, statistics, dropout, losses.
+"""Composites built from the primitives in `ops`: selection, joining, statistics, convolution
+and pooling (their arguments checked here, where they enter), dropout, losses.
 
 Each is differentiable (twice, where its primitives are) because it is made of recorded ops.
 `nn.functional` re-exports these under PyTorch's names.
@@ -77,6 +78,12 @@ def stack(tensors, axis: int | None = None, *, dim: int | None = None) -> Tensor
     return concatenate([t.unsqueeze(axis) for t in tensors], axis)
 
 
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Axes start_dim..end_dim merged into one, as `torch.flatten` (`x.flatten`): all of them by
+    default; `nn.Flatten` uses start_dim=1, keeping the batch axis for a Linear head."""
+    return x.flatten(start_dim, end_dim)
+
+
 def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
     """Variance sum (x - mean)^2 / (n - correction), as `Tensor.var`: correction=1 (unbiased) as
     in PyTorch, 0 for NumPy's population variance (lecture 001, 'Expectation and variance')."""
@@ -138,8 +145,8 @@ def _ints(fn: str, name: str, value, dims: int, minimum: int) -> tuple[int, ...]
     if len(items) != dims or not all(
         isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum for v in items
     ):
-        kind = "an int" if dims == 1 else "an int or a pair of ints"
-        raise ValueError(f"{fn}: {name} must be {kind}, each at least {minimum}, got {value!r}")
+        kind = "an int at least" if dims == 1 else "an int or a pair of ints, each at least"
+        raise ValueError(f"{fn}: {name} must be {kind} {minimum}, got {value!r}")
     return tuple(int(v) for v in items)
 
 

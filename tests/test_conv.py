@@ -207,7 +207,7 @@ def test_conv2d_checks_the_bias_shape():
         ({"padding": -1}, "padding must be .* at least 0, got -1"),
         ({"dilation": (1, 2, 3)}, r"dilation must be .*got \(1, 2, 3\)"),
         ({"stride": 1.5}, "stride must be .*got 1.5"),
-        ({"groups": 0}, "groups must be an int, each at least 1, got 0"),
+        ({"groups": 0}, "groups must be an int at least 1, got 0"),
     ],
 )
 def test_conv2d_argument_errors(options, message):
@@ -218,7 +218,9 @@ def test_conv2d_argument_errors(options, message):
 def test_conv1d_errors_speak_of_one_dimension():
     with pytest.raises(mg.ShapeError, match=r"conv1d: input must be 3-D \(N, C, L\)"):
         F.conv1d(mg.zeros(1, 2, 4, 4), mg.zeros(2, 2, 2))
-    with pytest.raises(ValueError, match="conv1d: stride must be an int, each at least 1"):
+    with pytest.raises(
+        ValueError, match="conv1d: stride must be an int at least 1, got \\(1, 2\\)"
+    ):
         F.conv1d(mg.zeros(1, 2, 4), mg.zeros(2, 2, 2), stride=(1, 2))
 
 
@@ -316,6 +318,9 @@ def test_pooling_layers_and_flatten_feed_a_linear_head():
     )
     assert repr(model[2]) == "MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))"
     x = mg.randn(3, 1, 8, 8)
+    features = model[:4](x)
+    np.testing.assert_array_equal(model[4](features).data, F.flatten(features, 1).data)
+    assert F.flatten(features).shape == (3 * 4 * 3 * 3,)
     out = model(x)
     assert out.shape == (3, 10)
     out.sum().backward()
