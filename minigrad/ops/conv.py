@@ -2,10 +2,11 @@
 and the two products its VJP is made of, each a primitive whose own VJP is built from the three.
 
 Shapes: x (N, C_in, H, W), weight (C_out, C_in / G, kH, kW) for G groups, output
-(N, C_out, H_out, W_out) with H_out = floor((H + 2 pH - dH (kH - 1) - 1) / sH) + 1 (likewise W).
-With the output channels of group g written o and its input channels c,
+(N, C_out, H_out, W_out) with H_out = floor((H + 2 pH - dH (kH - 1) - 1) / sH) + 1 (likewise W):
 
-    y[n, o, h, w] = sum_{c, i, j} x_padded[n, c, h sH + i dH, w sW + j dW] weight[o, c, i, j].
+    y[n, o, h, w] = sum_{c, i, j} x_padded[n, c, h sH + i dH, w sW + j dW] weight[o, c, i, j],
+
+c running over the C_in / G input channels of output channel o's group.
 
 im2col lays the windows out as the rows of a matrix X (N H_out W_out rows of C_in/G kH kW
 columns, per group), so the convolution is one matrix product Y = X W^T, costing
