@@ -1,5 +1,6 @@
 """Composites built from the primitives in `ops`: selection, joining, statistics, convolution
-and pooling (their arguments checked here, where they enter), dropout, losses.
+and pooling (their arguments checked here, where they enter), padding, embedding, normalization
+(from `normalization`), dropout, losses.
 
 Each is differentiable (twice, where its primitives are) because it is made of recorded ops.
 `nn.functional` re-exports these under PyTorch's names.
@@ -7,9 +8,14 @@ Each is differentiable (twice, where its primitives are) because it is made of r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from . import ops
+# Defined in `normalization`, offered here beside the other composites.
+from .normalization import batch_norm as batch_norm
+from .normalization import layer_norm as layer_norm
 from .random import generator
 from .tensor import ShapeError, Tensor, _normalize_axis, _one_of, apply
 
@@ -310,6 +316,57 @@ def avg_pool2d(
     return apply(ops.AvgPool2d, (x,), params)
 
 
+# ---- padding and embedding -------------------------------------------------------------------
+
+
+def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
+    """x padded with `value`, as PyTorch's `F.pad`: `pad` lists (before, after) widths from the
+    LAST axis backwards, (left, right) or (left, right, top, bottom) and so on, so
+    F.pad(x, (1, 1, 2, 0)) adds a column on each side and two rows on top of an image.
+
+    Only the constant mode is provided. The gradient is g cut back to x's place (`ops.Pad`).
+    """
+    if mode != "constant":
+        raise ValueError(f"pad: mode must be 'constant' (the only one provided), got {mode!r}")
+    widths = tuple(pad) if isinstance(pad, (tuple, list)) else None
+    if (
+        widths is None
+        or len(widths) % 2
+        or len(widths) > 2 * x.ndim
+        or not all(isinstance(w, (int, np.integer)) and not isinstance(w, bool) for w in widths)
+        or any(w < 0 for w in widths)
+    ):
+        raise ValueError(
+            f"pad: pad must be a tuple of an even number, at most 2 x {x.ndim} (twice the "
+            f"input's axes), of non-negative ints, got {pad!r}"
+        )
+    pairs = [(int(widths[i]), int(widths[i + 1])) for i in range(0, len(widths), 2)]
+    pairs = [(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1]
+    return apply(ops.Pad, (x,), (tuple(pairs), float(value)))
+
+
+def embedding(indices, weight: Tensor) -> Tensor:
+    """The rows of weight (num_embeddings, embedding_dim) picked by integer `indices` of any
+    shape, as PyTorch's `F.embedding`: out[..., :] = weight[indices[...], :], of shape
+    indices.shape + (embedding_dim,).
+
+    It is indexing (`weight[indices]`, `ops.GetItem`), whose gradient scatters g back with
+    `np.add.at`, so a row picked k times receives the sum of its k gradients.
+    """
+    index = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got dtype {index.dtype}")
+    if weight.ndim != 2:
+        raise ShapeError(
+            f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got {weight.shape}"
+        )
+    rows = weight.shape[0]
+    if index.size and (index.min() < 0 or index.max() >= rows):
+        bad = index.min() if index.min() < 0 else index.max()
+        raise IndexError(f"embedding: index {bad} is out of range for {rows} rows (0..{rows - 1})")
+    return weight[index.astype(np.intp, copy=False)]
+
+
 # ---- dropout ----------------------------------------------------------------------------------
 
 
@@ -331,6 +388,21 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inverted: bool = T
     keep = generator().random(x.shape) >= p
     scale = 1 / (1 - p) if inverted else 1.0
     return x * (keep * np.asarray(scale, dtype=x.dtype))
+
+
+def dropout2d(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero each whole channel of x (N, C, H, W) with probability p and scale the kept ones by
+    1/(1 - p), as PyTorch's `dropout2d`: neighbouring pixels of a feature map are strongly
+    correlated, so dropping single pixels barely regularizes a convolution (Tompson et al. 2015);
+    dropping the channel does. One draw per (n, c), broadcast over (H, W)."""
+    if not 0 <= p < 1:
+        raise ValueError(f"dropout2d probability must be in [0, 1), got p={p}")
+    if x.ndim not in (3, 4):
+        raise ShapeError(f"dropout2d: input must be (N, C, H, W) or (C, H, W), got {x.shape}")
+    if not training or p == 0:
+        return x
+    keep = generator().random(x.shape[:-2] + (1, 1)) >= p
+    return x * (keep * np.asarray(1 / (1 - p), dtype=x.dtype))
 
 
 # ---- losses -----------------------------------------------------------------------------------

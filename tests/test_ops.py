@@ -496,8 +496,89 @@ CONV_AND_POOL = [
     ),
 ]
 
+
+def batch_norm_reference(x, weight=None, bias=None, mean=None, var=None, eps=1e-5):
+    """Per channel (axis 1): batch statistics (biased variance) unless running ones are given."""
+    axes = (0, *range(2, x.ndim))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    mean = x.mean(axis=axes, keepdims=True) if mean is None else mean.reshape(shape)
+    var = x.var(axis=axes, keepdims=True) if var is None else var.reshape(shape)
+    y = (x - mean) / np.sqrt(var + eps)
+    y = y if weight is None else y * weight.reshape(shape)
+    return y if bias is None else y + bias.reshape(shape)
+
+
+def layer_norm_reference(x, weight, bias, axes, eps=1e-5):
+    mean, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * weight + bias
+
+
+RUNNING_MEAN, RUNNING_VAR = np.array([0.5, -1.0, 0.0]), np.array([2.0, 0.5, 1.0])
+EMBEDDING_INDEX = np.array([[3, 0, 3], [1, 3, 2]])  # row 3 three times: its gradients add up
+
+
+def running(values, like):
+    return mg.tensor(values, dtype=like.dtype)
+
+
+NORMS_EMBEDDING_PAD = [
+    OpCase(
+        "batch_norm_training",
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        batch_norm_reference,
+        ((4, 3), (3,), (3,)),
+    ),
+    OpCase(
+        "batch_norm_training_2d",
+        lambda x: F.batch_norm(x, None, None, training=True, eps=1e-3),
+        lambda x: batch_norm_reference(x, eps=1e-3),
+        ((2, 3, 2, 2),),
+    ),
+    OpCase(
+        "batch_norm_eval",
+        lambda x, w, b: F.batch_norm(
+            x, running(RUNNING_MEAN, x), running(RUNNING_VAR, x), w, b, training=False
+        ),
+        lambda x, w, b: batch_norm_reference(x, w, b, RUNNING_MEAN, RUNNING_VAR),
+        ((2, 3, 4), (3,), (3,)),
+    ),
+    OpCase(
+        "layer_norm",
+        lambda x, w, b: F.layer_norm(x, (3, 4), w, b),
+        lambda x, w, b: layer_norm_reference(x, w, b, (1, 2)),
+        ((2, 3, 4), (3, 4), (3, 4)),
+    ),
+    OpCase(
+        "layer_norm_last_axis_no_affine",
+        lambda x: F.layer_norm(x, 4),
+        lambda x: layer_norm_reference(x, 1.0, 0.0, -1),
+        ((3, 4),),
+    ),
+    OpCase(
+        "embedding",
+        lambda w: F.embedding(EMBEDDING_INDEX, w),
+        lambda w: w[EMBEDDING_INDEX],
+        ((4, 2),),
+    ),
+    OpCase(
+        "pad",
+        lambda x: F.pad(x, (1, 2, 0, 1), value=0.5),
+        lambda x: np.pad(x, ((0, 0), (0, 1), (1, 2)), constant_values=0.5),
+        ((2, 2, 3),),
+    ),
+    OpCase("pad_1d", lambda x: F.pad(x, (2, 0)), lambda x: np.pad(x, (2, 0)), ((3,),)),
+]
+
 OPS = (
-    UNARY + BINARY + MATMUL + SHAPE_OPS + REDUCTION_ROWS + FUSED_AND_LOSSES + ZERO_D + CONV_AND_POOL
+    UNARY
+    + BINARY
+    + MATMUL
+    + SHAPE_OPS
+    + REDUCTION_ROWS
+    + FUSED_AND_LOSSES
+    + ZERO_D
+    + CONV_AND_POOL
+    + NORMS_EMBEDDING_PAD
 )
 
 

@@ -9,7 +9,8 @@ tests/test_ops.py (the NumPy reference it is tested against).
 
 The files, by kind: `elementwise` (one input, or broadcasting two or three), `linalg` (matrix
 products), `reductions`, `softmax`, `losses` (the fused ones), `shape` (moving elements only),
-`conv` (2-D convolution and its two gradient products), `pool` (max and average pooling);
+`conv` (2-D convolution and its two gradient products), `pool` (max and average pooling),
+`pad` (constant padding);
 `base` holds what they share, `windows` the sliding-window view conv and pool read through.
 """
 
@@ -55,6 +56,7 @@ from .elementwise import (
 )
 from .linalg import Linear, MatMul
 from .losses import BinaryCrossEntropy, KeptSoftmax, SoftmaxCrossEntropy
+from .pad import Pad
 from .pool import AvgPool2d, AvgPool2dGrad, MaxPool2d
 from .reductions import LogSumExp, Max, Mean, Min, Sum, keepdims_shape, reduced_count
 from .shape import BroadcastTo, Concatenate, GetItem, IndexAdd, Reshape, Transpose
@@ -69,4 +71,5 @@ __all__ = [
     "SoftmaxCrossEntropy", "LogSumExp", "Max", "Mean", "Min", "Sum", "BroadcastTo",
     "Concatenate", "GetItem", "IndexAdd", "Reshape", "Transpose", "LogSoftmax", "Softmax",
     "Conv2d", "Conv2dInputGrad", "Conv2dWeightGrad", "AvgPool2d", "AvgPool2dGrad", "MaxPool2d",
+    "Pad",
 ]  # fmt: skip
