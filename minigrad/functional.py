@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import ops
+
 # Defined in `normalization`, offered here beside the other composites.
 from .normalization import batch_norm as batch_norm
 from .normalization import layer_norm as layer_norm

@@ -1,9 +1,11 @@
-"""Layers, convolution and pooling, activations, losses and initialization: what models are
-built from."""
+"""Layers, convolution and pooling, normalization, embedding, activations, losses and
+initialization: what models are built from."""
 
 from . import functional, init, utils
 from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
-from .layers import Dropout, Flatten, Identity, Linear, ModuleList, Sequential
+from .embedding import Embedding
+from .layers import Dropout, Dropout2d, Flatten, Identity, Linear, ModuleList, Sequential
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm

@@ -1,4 +1,5 @@
-"""Layers: Linear, Dropout, Identity, Flatten, and the containers Sequential and ModuleList."""
+"""Layers: Linear, Dropout, Dropout2d, Identity, Flatten, and the containers Sequential and
+ModuleList."""
 
 from __future__ import annotations
 
@@ -105,6 +106,29 @@ class Dropout(Module):
         return f"p={self.p}, rule={self.rule!r}"
 
 
+class Dropout2d(Module):
+    """Zero whole channels of (N, C, H, W) with probability p while training, scaling the kept
+    ones by 1/(1 - p) (the inverted rule, see Dropout); the identity in evaluation:
+    `functional.dropout2d`. Neighbouring pixels of a feature map are nearly equal, so dropping
+    single pixels hardly removes any information; dropping a channel does.
+
+    Args:
+        p: probability of zeroing a channel, in [0, 1).
+    """
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"Dropout2d probability must be in [0, 1), got p={p}")
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout2d(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
 class Identity(Module):
     """Returns its input."""
 
@@ -113,7 +137,8 @@ class Identity(Module):
 
 
 class Flatten(Module):
-    """Flattens dimensions start_dim..end_dim (by default all but the batch dimension)."""
+    """Flattens dimensions start_dim..end_dim (by default all but the batch dimension): the
+    (N, C, H, W) of a convolution becomes the (N, C H W) a Linear head reads."""
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()

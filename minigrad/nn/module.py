@@ -4,6 +4,10 @@ A Module registers the Parameters and Modules assigned to its attributes, in ass
 `parameters()` finds every weight of a model without being told (PyTorch's convention, from
 `torch/nn/modules/module.py`). Reading an attribute stays an ordinary attribute read: registered
 objects are stored in the instance dict too, and the registries only record their names.
+
+Buffers (`register_buffer`) are the third kind: state a layer keeps that is not learned, such as
+batch norm's running statistics. They are saved and loaded with the state dict, but
+`parameters()` never lists them, so optimizers never step them.
 """
 
 from __future__ import annotations
@@ -69,10 +73,12 @@ class Module:
     training: bool
     _parameter_names: list[str]  # registered Parameters, in assignment order
     _module_names: list[str]  # registered child Modules, in assignment order
+    _buffer_names: list[str]  # registered buffers (`register_buffer`), in registration order
 
     def __init__(self):
         object.__setattr__(self, "_parameter_names", [])
         object.__setattr__(self, "_module_names", [])
+        object.__setattr__(self, "_buffer_names", [])
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name: str, value) -> None:
@@ -81,6 +87,11 @@ class Module:
                 f"{type(self).__name__}.__init__ must call super().__init__() before assigning "
                 "attributes"
             )
+        if name in self._buffer_names and (value is None or isinstance(value, Tensor)):
+            if isinstance(value, Parameter):
+                raise TypeError(f"cannot assign a Parameter to the buffer {name!r}")
+            object.__setattr__(self, name, value)  # a new value for the buffer stays a buffer
+            return
         self._unregister(name)
         if isinstance(value, Parameter):
             self._parameter_names.append(name)
@@ -96,7 +107,7 @@ class Module:
         object.__delattr__(self, name)
 
     def _unregister(self, name: str) -> None:
-        for registry in (self._parameter_names, self._module_names):
+        for registry in (self._parameter_names, self._module_names, self._buffer_names):
             if name in registry:
                 registry.remove(name)
 
@@ -105,6 +116,24 @@ class Module:
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")  # abstract
+
+    def register_buffer(self, name: str, tensor: Tensor | None) -> None:
+        """Keep `tensor` as the buffer `name`: state that is saved and loaded with the module
+        (`state_dict`) but is not a parameter, so no optimizer updates it (batch norm's running
+        mean and variance). It needs no gradient; assigning a Tensor to the name later replaces
+        the buffer. None registers the name with no value yet, as in PyTorch."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise KeyError(f"register_buffer: the name must be an identifier, got {name!r}")
+        if tensor is not None and (not isinstance(tensor, Tensor) or isinstance(tensor, Parameter)):
+            raise TypeError(
+                f"register_buffer({name!r}) needs a Tensor (not a Parameter) or None, got "
+                f"{type(tensor).__name__}"
+            )
+        if tensor is not None and tensor.requires_grad:
+            raise ValueError(f"register_buffer({name!r}): a buffer must not require grad")
+        self._unregister(name)
+        self._buffer_names.append(name)
+        object.__setattr__(self, name, tensor)
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register `module` under `name`, for names that are not identifiers (e.g. "0")."""
@@ -152,6 +181,19 @@ class Module:
         for _, parameter in self.named_parameters():
             yield parameter
 
+    def named_buffers(self) -> Iterator[tuple[str, Tensor]]:
+        """Every buffer with its dotted path (`0.running_mean`), module by module as
+        `named_parameters`; a name registered as None is skipped."""
+        for prefix, module in self.named_modules():
+            for name in module._buffer_names:
+                buffer = module.__dict__[name]
+                if buffer is not None:
+                    yield (f"{prefix}.{name}" if prefix else name), buffer
+
+    def buffers(self) -> Iterator[Tensor]:
+        for _, buffer in self.named_buffers():
+            yield buffer
+
     def num_parameters(self, trainable_only: bool = False) -> int:
         """How many scalar weights the module has (only those that require grad, if asked)."""
         return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
@@ -184,19 +226,24 @@ class Module:
 
     # ---- state dicts -----------------------------------------------------------------------------
 
+    def _state(self) -> dict[str, Tensor]:
+        """What a state dict holds: the parameters, then the buffers, by dotted name."""
+        return {**dict(self.named_parameters()), **dict(self.named_buffers())}
+
     def state_dict(self) -> OrderedDict:
-        """Every parameter's values by dotted name, as copied ndarrays (later training does not
-        change a saved state dict)."""
-        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+        """Every parameter's and then every buffer's values by dotted name, as copied ndarrays
+        (later training does not change a saved state dict)."""
+        return OrderedDict((name, t.data.copy()) for name, t in self._state().items())
 
     def load_state_dict(self, state_dict: Mapping, strict: bool = True) -> IncompatibleKeys:
-        """Copy values (ndarrays or Tensors) into the parameters, cast to each parameter's dtype.
+        """Copy values (ndarrays or Tensors) into the parameters and buffers, cast to each one's
+        dtype.
 
         With `strict` (the default) the keys must match exactly; shapes must always match. One
         RuntimeError lists every missing key, unexpected key and shape mismatch, and nothing is
         copied unless everything fits. Returns the missing and unexpected keys.
         """
-        own = dict(self.named_parameters())
+        own = self._state()
         missing = [name for name in own if name not in state_dict]
         unexpected = [name for name in state_dict if name not in own]
         values = {name: _array(state_dict[name]) for name in own if name in state_dict}
@@ -207,7 +254,8 @@ class Module:
             problems.append(f"unexpected keys {unexpected}")
         problems += [
             f"size mismatch for {name!r}: the state dict has shape {value.shape}, the "
-            f"parameter has shape {own[name].shape}"
+            f"{'parameter' if isinstance(own[name], Parameter) else 'buffer'} has shape "
+            f"{own[name].shape}"
             for name, value in values.items()
             if value.shape != own[name].shape
         ]
