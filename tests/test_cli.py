@@ -194,6 +194,9 @@ def test_train_without_matplotlib_notes_it_and_still_saves_the_model(tmp_path, m
             "MNIST folder 'no/such/folder' does not exist",
         ),
         (["--hidden", "8", "--layers", "2"], "either --hidden or --layers/--width"),
+        (["--model", "resnet"], "invalid choice: 'resnet'"),
+        (["--model", "cnn", "--hidden", "16"], "--hidden describe the MLP"),
+        (["--model", "cnn", "--data", "moons"], "the data has 2 features, not a square"),
     ],
 )
 def test_train_bad_input_exits_2_and_writes_nothing(
@@ -296,6 +299,35 @@ def test_train_on_mnist_idx_files(tmp_path, capsys):
     assert "60 training and 20 test examples, 784 features, 10 classes" in printed
     assert float(re.search(r"test accuracy (\d\.\d+)", printed).group(1)) >= 0.9
     assert load_run(out)[1]["in_features"] == 784
+
+
+def test_train_a_cnn_writes_a_run_that_reloads_to_the_same_accuracy(tmp_path, capsys):
+    out = tmp_path / "run"
+    options = ["--model", "cnn", "--epochs", "2", "--train-size", "300", "--seed", "3"]
+    assert main(["train", "--out", str(out), "--quiet", *options]) == 0
+    printed = capsys.readouterr().out
+    assert "model cnn 8x8 conv16-conv32-10" in printed
+    reported = float(re.search(r"test accuracy (\d\.\d+)", printed).group(1))
+    assert reported > 0.5  # two epochs on 300 digits beat chance (0.1) by far
+    model, architecture = load_run(out)
+    assert architecture["model"] == "cnn" and architecture["image_size"] == 8
+    assert {"running_mean", "running_var"} <= {n.split(".")[-1] for n, _ in model.named_buffers()}
+    mg.manual_seed(3)
+    split = data_sources.load("digits", None, 300)
+    test_x = standardize(split.test_x, architecture["mean"], architecture["std"])
+    assert accuracy(model, test_x, split.test_y) == pytest.approx(reported, abs=1e-4)
+
+
+def test_train_a_cnn_on_mnist_idx_files(tmp_path, capsys):
+    folder = fake_mnist(tmp_path / "mnist")
+    out = tmp_path / "run"
+    options = ["--data", "mnist", "--data-dir", str(folder), "--model", "cnn", "--epochs", "6"]
+    options += ["--batch-size", "10"]
+    assert main(["train", "--out", str(out), "--quiet", *options]) == 0
+    printed = capsys.readouterr().out
+    assert "model cnn 28x28 conv16-conv32-10" in printed
+    assert float(re.search(r"test accuracy (\d\.\d+)", printed).group(1)) >= 0.9
+    assert load_run(out)[1]["image_size"] == 28
 
 
 def test_train_on_an_incomplete_mnist_folder_exits_2(tmp_path, capsys):

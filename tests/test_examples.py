@@ -132,6 +132,17 @@ def test_dropout(example):
     assert abs(n["mean DO_r(x)^T w, inverted"][0] - exact) < 4 * inverted_se
 
 
+def test_cnn_digits(example):
+    n = example("cnn_digits")
+    assert n["parameters"][0] == 16 * 9 + 2 * 16 + 32 * 16 * 9 + 2 * 32 + 128 * 10 + 10
+    assert n["buffers"][0] == 2 * 16 + 2 * 32 + 2  # running mean and var, and two batch counts
+    accuracies = n["test accuracy by epoch"]
+    assert len(accuracies) == 3 and accuracies[-1] > 0.85  # 3 epochs on 600 images; chance 0.1
+    assert n["max |train - eval logits|"][0] > 0  # the two modes normalize differently
+    assert n["same prediction in both modes"][0] > 0.8
+    assert n["_figures"] == ["cnn_digits.png"]
+
+
 def test_backward_cost(example):
     n = example("backward_cost")
     assert list(n["neuron backward flops dz dw dx"]) == [3, 8, 8]  # O(1), then d and d

@@ -47,8 +47,12 @@ from .common import (
 from .model import (
     ACTIVATIONS,
     ARCHITECTURE_FORMAT,
+    CNN_EPOCHS,
     INITS,
-    build_mlp,
+    MODELS,
+    build_model,
+    cnn_architecture,
+    describe,
     evaluate,
     feature_scaling,
     standardize,
@@ -80,6 +84,7 @@ TRAINING_OPTIONS = (
     "data",
     "data_dir",
     "train_size",
+    "model",
     "hidden",
     "layers",
     "width",
@@ -125,6 +130,7 @@ def add_parser(subparsers) -> None:
     option("--data", choices=data_sources.SOURCES, default="digits", help="data set (digits)")
     option("--data-dir", help="folder with the MNIST IDX files (needed by --data mnist)")
     option("--train-size", type=positive_int, help="use only the first N training examples")
+    option("--model", choices=MODELS, default="mlp", help="mlp (default), or cnn: 2 conv layers")
     option("--hidden", type=int_list, help="hidden widths, comma-separated (default 128,64)")
     option("--layers", type=positive_int, help="number of hidden layers (default 2 with --width)")
     option(
@@ -142,7 +148,12 @@ def add_parser(subparsers) -> None:
     option("--lr", type=learning_rate, help="learning rate (default depends on --optimizer)")
     option("--schedule", choices=SCHEDULES, default="cosine", help="lr schedule per epoch (cosine)")
     option("--batch-size", type=positive_int, default=32, help="minibatch size (default 32)")
-    option("--epochs", type=positive_int, default=40, help="passes over the data (default 40)")
+    option(
+        "--epochs",
+        type=positive_int,
+        default=40,
+        help=f"passes over the data (default 40; {CNN_EPOCHS} with --model cnn)",
+    )
     option("--seed", type=seed, default=0, help="seed of the engine RNG: split, init, shuffling")
     parser.set_defaults(given=frozenset())
     parser.set_defaults(run=run)
@@ -474,7 +485,11 @@ def start(args: argparse.Namespace, hidden: list[int]) -> Training:
         "mean": mean.tolist(),
         "std": std.tolist(),
     }
-    model = build_mlp(architecture)
+    if args.model == "cnn":
+        architecture.update(cnn_architecture(int(train_x.shape[1]), args.given))
+        if "epochs" not in args.given and not args.resume:  # a resumed run keeps its own
+            args.epochs = CNN_EPOCHS
+    model = build_model(architecture)
     default_lr, make_optimizer = OPTIMIZERS[args.optimizer]
     lr = default_lr if args.lr is None else args.lr
     optimizer = make_optimizer(model.parameters(), lr)
@@ -487,7 +502,7 @@ def start(args: argparse.Namespace, hidden: list[int]) -> Training:
         f"data {args.data}: {len(train_x)} training and {len(test_x)} test examples, "
         f"{train_x.shape[1]} features, {split.classes} classes"
     )
-    print(f"model {model_summary(architecture)}; optimizer {args.optimizer} lr {lr:g}")
+    print(f"model {describe(architecture)}; optimizer {args.optimizer} lr {lr:g}")
     schedule = make_schedule(args.schedule, optimizer, args.epochs)
     return Training(args, architecture, model, optimizer, schedule, loader, split, train_x, test_x)
 
@@ -534,12 +549,6 @@ def record(history: dict, lr, loss, test_loss, train_accuracy, test_accuracy) ->
 def finite_or_none(value: float) -> float | None:
     """The number, or None (JSON null) for inf and nan, which JSON cannot hold."""
     return value if math.isfinite(value) else None
-
-
-def model_summary(architecture: dict) -> str:
-    sizes = [architecture["in_features"], *architecture["hidden"], architecture["out_features"]]
-    text = "-".join(str(n) for n in sizes) + f" {architecture['activation']}"
-    return text + (f" dropout {architecture['dropout']}" if architecture["dropout"] else "")
 
 
 def stale_checkpoint(training: Training) -> tuple[str, ...]:

@@ -5,7 +5,16 @@ from . import functional, init, utils
 from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from .embedding import Embedding
-from .layers import Dropout, Dropout2d, Flatten, Identity, Linear, ModuleList, Sequential
+from .layers import (
+    Dropout,
+    Dropout2d,
+    Flatten,
+    Identity,
+    Linear,
+    ModuleList,
+    Sequential,
+    Unflatten,
+)
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm

@@ -1,5 +1,5 @@
-"""Layers: Linear, Dropout, Dropout2d, Identity, Flatten, and the containers Sequential and
-ModuleList."""
+"""Layers: Linear, Dropout, Dropout2d, Identity, Flatten, Unflatten, and the containers Sequential
+and ModuleList."""
 
 from __future__ import annotations
 
@@ -149,6 +149,28 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Splits dimension `dim` into `unflattened_size`, as PyTorch's: Unflatten(1, (1, 28, 28))
+    turns rows of 784 pixels (N, 784) into the images (N, 1, 28, 28) a convolution reads."""
+
+    def __init__(self, dim: int, unflattened_size: tuple[int, ...]):
+        super().__init__()
+        sizes = tuple(unflattened_size)
+        if not sizes or not all(isinstance(n, int) and (n >= 1 or n == -1) for n in sizes):
+            raise ValueError(
+                f"Unflatten: unflattened_size must be a non-empty tuple of positive ints (one "
+                f"may be -1), got {unflattened_size!r}"
+            )
+        self.dim, self.unflattened_size = dim, sizes
+
+    def forward(self, x: Tensor) -> Tensor:
+        dim = self.dim % x.ndim if x.ndim else 0
+        return x.reshape(*x.shape[:dim], *self.unflattened_size, *x.shape[dim + 1 :])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Sequential(Module):
