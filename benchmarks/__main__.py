@@ -30,11 +30,15 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "--cases",
         default=",".join(CASE_NAMES.values()),
         help="comma-separated case numbers or names: 1 op_overhead, 2 lecture_mlp, 3 mnist_mlp, "
-        "4 wide_mlp, 5 long_chain, 6 peak_memory (all)",
+        "4 wide_mlp, 5 long_chain, 6 peak_memory, 7 lenet_cnn, 8 conv_layer (all)",
     )
-    parser.add_argument("--repeat", type=int, help="timed samples per engine, cases 1-4 (100)")
     parser.add_argument(
-        "--long-repeat", type=int, help="timed samples per engine and length, case 5 (15)"
+        "--repeat", type=int, help="timed samples per engine, cases 1-4 and 7 (100)"
+    )
+    parser.add_argument(
+        "--long-repeat",
+        type=int,
+        help="timed samples per engine and length, case 5; per engine, case 8 (15)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="few samples (5, and 1 for case 5): a smoke check"
@@ -74,7 +78,7 @@ def _case_list(parser: argparse.ArgumentParser, text: str) -> list[str]:
     for part in text.split(","):
         case = CASE_NAMES.get(part.strip(), part.strip())
         if case not in CASE_NAMES.values():
-            parser.error(f"unknown case {part!r}; expected 1-6 or one of {', '.join(CASE_NAMES)}")
+            parser.error(f"unknown case {part!r}; expected 1-8 or one of {', '.join(CASE_NAMES)}")
         cases.append(case)
     return cases
 

@@ -1,4 +1,4 @@
-"""The six cases: what each measures, the gradient check before it, and its target.
+"""The eight cases: what each measures, the gradient check before it, and its target.
 
 Every case takes the engines' processes ({name: EngineProcess}, 'numpy' always present) and the
 run's settings, has each engine build the case's workload, checks the gradients, has the engines
@@ -238,6 +238,47 @@ def peak_memory(engines: dict[str, EngineProcess], settings: Settings) -> list[R
     return [_row("6 peak memory, case-3 step", "MiB", settings, peaks, Target({"numpy": 1.3}))]
 
 
+def lenet_cnn(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:
+    """Case 7: a LeNet-5-sized CNN (1x28x28, conv 6@5x5, pool, conv 16@5x5, pool, 120, 84, 10),
+    batch 64, one SGD step; then the tracemalloc peak of one step, minigrad against NumPy."""
+    with _workload(engines, "lenet", "cnn", None) as key:
+        _report_gradients("7 LeNet CNN", engines, key)
+        timings = interleaved_timings(engines, key, settings.repeat, number=2)
+        _print_timings("7 LeNet CNN step", timings, 1e3, "ms")
+        traced = {name: engine for name, engine in engines.items() if name != "torch"}
+        peaks = {}
+        for name, engine in traced.items():
+            engine.warm_up(key, 1)
+            peaks[name] = max(engine.peak_bytes(key) for _ in range(3)) / 2**20
+    print("  7 peak memory: " + "; ".join(f"{e} {m:.2f} MiB" for e, m in peaks.items()), flush=True)
+    values = {e: t.median * 1e3 for e, t in timings.items()}
+    return [
+        _row("7 LeNet-5 CNN b64, SGD step", "ms", settings, values, Target(_CNN_LIMITS)),
+        _row("7 peak memory, LeNet step", "MiB", settings, peaks, Target({"numpy": 1.5})),
+    ]
+
+
+_CNN_LIMITS = {"torch": 2.0, "numpy": 1.2}
+
+
+def conv_layer(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:
+    """Case 8: F.conv2d alone, 64 -> 64 channels, 3x3, padding 1, 32x32, batch 32: the forward
+    and both gradients per call, and the GFLOP/s that makes."""
+    flops = problems.conv_layer().flops
+    with _workload(engines, "conv", "conv", None) as key:
+        _report_gradients("8 conv2d", engines, key)
+        timings = interleaved_timings(engines, key, settings.long_repeat, number=1)
+    _print_timings("8 conv2d fw+bw", timings, 1e3, "ms")
+    milliseconds = {e: t.median * 1e3 for e, t in timings.items()}
+    gigaflops = {e: flops / t.median / 1e9 for e, t in timings.items()}
+    return [
+        _row("8 conv2d 64->64 3x3 32x32 b32, fw+bw", "ms", settings, milliseconds,
+             Target(_CNN_LIMITS)),
+        _row("8 same, achieved", "GFLOP/s", settings, gigaflops,
+             Target({"numpy": 1 / 1.2}, higher_is_better=True)),
+    ]  # fmt: skip
+
+
 CASES: dict[str, Callable[[dict[str, EngineProcess], Settings], list[Row]]] = {
     "1": op_overhead,
     "2": lecture_mlp,
@@ -245,4 +286,6 @@ CASES: dict[str, Callable[[dict[str, EngineProcess], Settings], list[Row]]] = {
     "4": wide_mlp,
     "5": long_chain,
     "6": peak_memory,
+    "7": lenet_cnn,
+    "8": conv_layer,
 }

@@ -132,3 +132,51 @@ def chain_phases(start: np.ndarray, length: int) -> tuple[Callable, Callable]:
         return leaf.grad
 
     return forward, backward
+
+
+def cnn_trainer(problem) -> Callable[[], list[np.ndarray]]:
+    """The LeNet step as a user writes it: nn.Conv2d, nn.MaxPool2d, nn.Linear in an
+    nn.Sequential, in-place ReLUs, optim.SGD."""
+    from minigrad import nn, optim
+
+    layers = [
+        nn.Conv2d(1, 6, 5),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(256, 120),
+        nn.ReLU(inplace=True),
+        nn.Linear(120, 84),
+        nn.ReLU(inplace=True),
+        nn.Linear(84, 10),
+    ]
+    model = nn.Sequential(*layers)
+    parameters = list(model.parameters())
+    for parameter, value in zip(parameters, problem.parameters):
+        parameter.data = value.copy()
+    optimizer = optim.SGD(parameters, lr=LEARNING_RATE)
+    inputs = mg.Tensor(problem.inputs)
+
+    def step() -> list[np.ndarray]:
+        optimizer.zero_grad()
+        F.cross_entropy(model(inputs), problem.targets).backward()
+        optimizer.step()
+        return [parameter.grad for parameter in parameters]
+
+    return step
+
+
+def conv_gradients(problem) -> Callable[[], list[np.ndarray]]:
+    """F.conv2d(x, kernel, padding=1) and its backward for the problem's upstream gradient."""
+    inputs = mg.Tensor(problem.inputs, requires_grad=True)
+    kernel = mg.Tensor(problem.kernel, requires_grad=True)
+
+    def call() -> list[np.ndarray]:
+        inputs.grad = kernel.grad = None
+        F.conv2d(inputs, kernel, padding=1).backward(problem.upstream)
+        return [inputs.grad, kernel.grad]
+
+    return call

@@ -108,3 +108,120 @@ def chain_phases(start: np.ndarray, length: int) -> tuple[Callable, Callable]:
         return gradient
 
     return forward, backward
+
+
+# ---- convolution by im2col ------------------------------------------------------------------
+
+
+def im2col(x: np.ndarray, size: int) -> np.ndarray:
+    """x (N, C, H, W) as the matrix (N H_out W_out, C size size) of its size x size windows."""
+    windows = np.lib.stride_tricks.sliding_window_view(x, (size, size), axis=(2, 3))
+    n, _, rows, cols = windows.shape[:4]
+    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * rows * cols, -1)
+
+
+def col2im(columns: np.ndarray, shape: tuple, size: int) -> np.ndarray:
+    """The adjoint of im2col: (N H_out W_out, C size size) added back into zeros of `shape`."""
+    n, channels, height, width = shape
+    rows, cols = height - size + 1, width - size + 1
+    blocks = columns.reshape(n, rows, cols, channels, size, size).transpose(0, 3, 4, 5, 1, 2)
+    out = np.zeros(shape, dtype=columns.dtype)
+    for i in range(size):
+        for j in range(size):
+            out[:, :, i : i + rows, j : j + cols] += blocks[:, :, i, j]
+    return out
+
+
+def conv_forward(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None):
+    """The valid convolution (N, C_out, H_out, W_out) and the im2col matrix it read."""
+    size = kernel.shape[-1]
+    columns = im2col(x, size)
+    out = columns @ kernel.reshape(len(kernel), -1).T
+    if bias is not None:
+        out += bias
+    rows, cols = x.shape[2] - size + 1, x.shape[3] - size + 1
+    return out.reshape(len(x), rows, cols, -1).transpose(0, 3, 1, 2), columns
+
+
+def conv_backward(upstream, kernel, columns, input_shape, need_input: bool = True):
+    """(d input or None, d kernel, d bias) of a valid convolution, from its im2col matrix."""
+    flat = upstream.transpose(0, 2, 3, 1).reshape(-1, len(kernel))
+    grad_kernel = (flat.T @ columns).reshape(kernel.shape)
+    grad_bias = flat.sum(axis=0)
+    if not need_input:
+        return None, grad_kernel, grad_bias
+    size = kernel.shape[-1]
+    return col2im(flat @ kernel.reshape(len(kernel), -1), input_shape, size), grad_kernel, grad_bias
+
+
+def pool_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """2x2 max pooling and, per window, the position (0..3) of its first maximum."""
+    n, channels, height, width = x.shape
+    windows = x.reshape(n, channels, height // 2, 2, width // 2, 2).transpose(0, 1, 2, 4, 3, 5)
+    windows = windows.reshape(n, channels, height // 2, width // 2, 4)
+    where = windows.argmax(axis=-1)
+    return np.take_along_axis(windows, where[..., None], axis=-1)[..., 0], where
+
+
+def pool_backward(upstream: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Each window's gradient to its first maximum, back in the (N, C, H, W) layout."""
+    n, channels, rows, cols = upstream.shape
+    spread = np.zeros((n, channels, rows, cols, 4), dtype=upstream.dtype)
+    np.put_along_axis(spread, where[..., None], upstream[..., None], axis=-1)
+    spread = spread.reshape(n, channels, rows, cols, 2, 2).transpose(0, 1, 2, 4, 3, 5)
+    return spread.reshape(n, channels, 2 * rows, 2 * cols)
+
+
+def lenet_gradients(parameters: list[np.ndarray], problem) -> list[np.ndarray]:
+    """The LeNet step's forward, and its backward derived by hand: [dK1, dc1, ..., db5]."""
+    k1, c1, k2, c2, *linear = parameters
+    z1, columns1 = conv_forward(problem.inputs, k1, c1)
+    h1, where1 = pool_forward(np.maximum(z1, 0, out=z1))
+    z2, columns2 = conv_forward(h1, k2, c2)
+    h2, where2 = pool_forward(np.maximum(z2, 0, out=z2))
+    activations = [h2.reshape(len(h2), -1)]
+    for i in range(3):
+        z = activations[-1] @ linear[2 * i]
+        z += linear[2 * i + 1]
+        activations.append(np.maximum(z, 0, out=z) if i < 2 else z)
+    _, upstream = _loss_and_gradient(activations[-1], problem)
+    grads: list[np.ndarray] = [None] * 6
+    for i in range(2, -1, -1):
+        if i < 2:
+            upstream *= activations[i + 1] > 0
+        grads[2 * i], grads[2 * i + 1] = activations[i].T @ upstream, upstream.sum(axis=0)
+        upstream = upstream @ linear[2 * i].T
+    upstream = pool_backward(upstream.reshape(h2.shape), where2) * (z2 > 0)
+    upstream, dk2, dc2 = conv_backward(upstream, k2, columns2, h1.shape)
+    upstream = pool_backward(upstream, where1) * (z1 > 0)
+    _, dk1, dc1 = conv_backward(upstream, k1, columns1, problem.inputs.shape, need_input=False)
+    return [dk1, dc1, dk2, dc2, *grads]
+
+
+def cnn_trainer(problem) -> Callable[[], list[np.ndarray]]:
+    """One SGD step per call of the LeNet problem on a private copy of the weights."""
+    parameters = [p.copy() for p in problem.parameters]
+
+    def step() -> list[np.ndarray]:
+        gradients = lenet_gradients(parameters, problem)
+        for parameter, gradient in zip(parameters, gradients):
+            parameter -= LEARNING_RATE * gradient
+        return gradients
+
+    return step
+
+
+def conv_gradients(problem) -> Callable[[], list[np.ndarray]]:
+    """The padded 3x3 convolution's forward and its two gradients, per call: [dx, dkernel]."""
+    shape = problem.inputs.shape
+    padded_shape = (shape[0], shape[1], shape[2] + 2, shape[3] + 2)
+
+    def call() -> list[np.ndarray]:
+        padded = np.pad(problem.inputs, ((0, 0), (0, 0), (1, 1), (1, 1)))
+        _, columns = conv_forward(padded, problem.kernel, None)
+        grad_padded, grad_kernel, _ = conv_backward(
+            problem.upstream, problem.kernel, columns, padded_shape
+        )
+        return [grad_padded[:, :, 1:-1, 1:-1], grad_kernel]
+
+    return call

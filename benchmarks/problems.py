@@ -76,6 +76,64 @@ def wide_mlp() -> MLPProblem:
 MLP_PROBLEMS = {"lecture_mlp": lecture_mlp, "mnist_mlp": mnist_mlp, "wide_mlp": wide_mlp}
 
 
+@dataclass(frozen=True)
+class CNNProblem:
+    """LeNet-5's shape on 1x28x28 images: conv 6@5x5 -> ReLU -> 2x2 max pool -> conv 16@5x5 ->
+    ReLU -> 2x2 max pool -> 256 -> 120 -> 84 -> 10 (ReLU between the Linears), softmax
+    cross-entropy, one SGD step on a batch.
+
+    `parameters` is [K1, c1, K2, c2, W3, b3, W4, b4, W5, b5]: conv kernels (C_out, C_in, 5, 5)
+    with biases (C_out,), then Linear weights (in, out) as in minigrad.
+    """
+
+    name: str
+    batch: int
+    parameters: tuple[np.ndarray, ...]
+    inputs: np.ndarray
+    targets: np.ndarray
+    loss: str = "cross_entropy"  # as MLPProblem's, for the loss helpers they share
+
+
+def lenet() -> CNNProblem:
+    """Weights drawn N(0, 1/fan_in) (fan_in = C_in 5 5 for a kernel), zero biases, batch 64."""
+    rng = np.random.default_rng(0)
+    parameters = []
+    for shape in ((6, 1, 5, 5), (16, 6, 5, 5)):
+        kernel = rng.standard_normal(shape) / np.sqrt(np.prod(shape[1:]))
+        parameters += [kernel.astype(np.float32), np.zeros(shape[0], np.float32)]
+    for fan_in, fan_out in ((256, 120), (120, 84), (84, 10)):
+        weight = rng.standard_normal((fan_in, fan_out)) / np.sqrt(fan_in)
+        parameters += [weight.astype(np.float32), np.zeros(fan_out, np.float32)]
+    inputs = rng.standard_normal((64, 1, 28, 28)).astype(np.float32)
+    targets = rng.integers(0, 10, 64).astype(np.int64)
+    return CNNProblem("lenet", 64, tuple(parameters), inputs, targets)
+
+
+@dataclass(frozen=True)
+class ConvProblem:
+    """One 3x3 convolution (padding 1, no bias), forward and both gradients for an upstream
+    gradient: d <upstream, conv2d(x, kernel)> / d x and / d kernel."""
+
+    inputs: np.ndarray
+    kernel: np.ndarray
+    upstream: np.ndarray
+
+    @property
+    def flops(self) -> int:
+        """2 N C_out H W C_in 3 3 per product; the forward and the two gradients are three."""
+        n, c_in, height, width = self.inputs.shape
+        return 3 * 2 * n * self.kernel.shape[0] * height * width * c_in * 9
+
+
+def conv_layer() -> ConvProblem:
+    """64 -> 64 channels, 3x3, on 32x32 images, batch 32."""
+    rng = np.random.default_rng(0)
+    inputs = rng.standard_normal((32, 64, 32, 32)).astype(np.float32)
+    kernel = (rng.standard_normal((64, 64, 3, 3)) / np.sqrt(64 * 9)).astype(np.float32)
+    upstream = rng.standard_normal((32, 64, 32, 32)).astype(np.float32)
+    return ConvProblem(inputs, kernel, upstream)
+
+
 def chain_input(seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(CHAIN_ELEMENTS).astype(np.float32)
 

@@ -12,6 +12,8 @@ CASE_NAMES = {
     "wide_mlp": "4",
     "long_chain": "5",
     "peak_memory": "6",
+    "lenet_cnn": "7",
+    "conv_layer": "8",
 }
 ENGINE_NAMES = ("numpy", "torch", "minigrad")
 MINIGRAD_FORMS = ("tensors", "modules")
@@ -28,7 +30,8 @@ ALLOCATOR_VARIABLES = {"MALLOC_MMAP_THRESHOLD_": "268435456", "MALLOC_TRIM_THRES
 
 @dataclass
 class Settings:
-    """How hard to measure: `repeat` samples for cases 1-4, `long_repeat` for case 5."""
+    """How hard to measure: `repeat` samples for cases 1-4 and 7, `long_repeat` for case 5 and
+    (as a step of case 8 takes a tenth of a second or more) for case 8."""
 
     threads: int
     repeat: int

@@ -70,3 +70,42 @@ def chain_phases(start: np.ndarray, length: int) -> tuple[Callable, Callable]:
         return leaf.grad.numpy()
 
     return forward, backward
+
+
+def cnn_trainer(problem) -> Callable[[], list[np.ndarray]]:
+    """The LeNet step with raw tensors: F.conv2d, F.max_pool2d, h @ W + b, in-place ReLUs."""
+    parameters = [torch.tensor(p, requires_grad=True) for p in problem.parameters]
+    inputs = torch.from_numpy(problem.inputs)
+    targets = torch.from_numpy(problem.targets)
+    k1, c1, k2, c2, *linear = parameters
+
+    def step() -> list[np.ndarray]:
+        for parameter in parameters:
+            parameter.grad = None
+        h = F.max_pool2d(torch.relu_(F.conv2d(inputs, k1, c1)), 2)
+        h = F.max_pool2d(torch.relu_(F.conv2d(h, k2, c2)), 2).flatten(1)
+        for i in range(3):
+            h = h @ linear[2 * i] + linear[2 * i + 1]
+            if i < 2:
+                h = torch.relu_(h)
+        F.cross_entropy(h, targets).backward()
+        with torch.no_grad():
+            for parameter in parameters:
+                parameter.add_(parameter.grad, alpha=-LEARNING_RATE)
+        return [parameter.grad.numpy() for parameter in parameters]
+
+    return step
+
+
+def conv_gradients(problem) -> Callable[[], list[np.ndarray]]:
+    """F.conv2d(x, kernel, padding=1) and its backward for the problem's upstream gradient."""
+    inputs = torch.tensor(problem.inputs, requires_grad=True)
+    kernel = torch.tensor(problem.kernel, requires_grad=True)
+    upstream = torch.from_numpy(problem.upstream)
+
+    def call() -> list[np.ndarray]:
+        inputs.grad = kernel.grad = None
+        F.conv2d(inputs, kernel, padding=1).backward(upstream)
+        return [inputs.grad.numpy(), kernel.grad.numpy()]
+
+    return call

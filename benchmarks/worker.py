@@ -82,10 +82,15 @@ class Server:
         self.workloads: dict[str, Workload] = {}
 
     def prepare(self, key: str, kind: str, argument) -> None:
-        """Build a workload: kind 'chain' (argument: its length) or 'mlp' (a problem's name)."""
+        """Build a workload: kind 'chain' (argument: its length), 'mlp' (a problem's name),
+        'cnn' (the LeNet step) or 'conv' (one convolution's forward and gradients)."""
         if kind == "chain":
             forward, backward = self.engine.chain_phases(problems.chain_input(), argument)
             self.workloads[key] = Workload(lambda: [backward(forward())], (forward, backward))
+        elif kind == "cnn":
+            self.workloads[key] = Workload(self.engine.cnn_trainer(problems.lenet()))
+        elif kind == "conv":
+            self.workloads[key] = Workload(self.engine.conv_gradients(problems.conv_layer()))
         else:
             problem = problems.MLP_PROBLEMS[argument]()
             self.workloads[key] = Workload(self.engine.mlp_trainer(problem))

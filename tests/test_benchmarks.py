@@ -89,3 +89,42 @@ def test_chain_growth_pairs_the_two_lengths_of_each_round():
     short = [(1.0, 1.0), (2.0, 2.0), (1.0, 3.0)]
     long = [(10.0, 10.0), (30.0, 30.0), (20.0, 20.0)]
     assert _round_growths(short, long) == [10.0, 15.0, 10.0]
+
+
+def test_quick_cnn_cases_check_gradients_and_report_time_and_memory(tmp_path):
+    command = [sys.executable, "-m", "benchmarks", "--quick", "--threads=1", "--cases=7,8"]
+    command += ["--engines=numpy,minigrad", "--long-repeat=2"]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert "check 7 LeNet CNN: minigrad gradients match the NumPy reference" in completed.stdout
+    assert "check 8 conv2d: minigrad gradients match the NumPy reference" in completed.stdout
+    for row in (
+        "| 7 LeNet-5 CNN b64, SGD step | ms | 1 |",
+        "| 7 peak memory, LeNet step | MiB | 1 |",
+        "| 8 conv2d 64->64 3x3 32x32 b32, fw+bw | ms | 1 |",
+        "| 8 same, achieved | GFLOP/s | 1 |",
+    ):
+        assert row in completed.stdout, row
+
+
+def test_the_hand_written_col2im_is_the_adjoint_of_im2col():
+    import numpy as np
+
+    from benchmarks.numpy_reference import col2im, im2col
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 6, 5))
+    columns = rng.standard_normal(im2col(x, 3).shape)
+    assert np.sum(im2col(x, 3) * columns) == pytest.approx(np.sum(x * col2im(columns, x.shape, 3)))
+
+
+def test_the_hand_written_max_pool_sends_the_gradient_to_the_first_maximum():
+    import numpy as np
+
+    from benchmarks.numpy_reference import pool_backward, pool_forward
+
+    x = np.array([[[[1.0, 5.0, 2.0, 2.0], [5.0, 0.0, 2.0, 1.0]]]])
+    pooled, where = pool_forward(x)
+    assert pooled.tolist() == [[[[5.0, 2.0]]]]
+    grad = pool_backward(np.array([[[[1.0, 2.0]]]]), where)
+    assert grad.tolist() == [[[[0.0, 1.0, 2.0, 0.0], [0.0, 0.0, 0.0, 0.0]]]]
