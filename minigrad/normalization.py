@@ -29,13 +29,21 @@ def _normalize(x: Tensor, axes: tuple, eps: float) -> Tensor:
     return deviation / (variance + eps).sqrt()
 
 
-def _affine(x_hat: Tensor, weight, bias, shape: tuple) -> Tensor:
-    """x_hat * weight + bias, each (if given) viewed as `shape` to broadcast."""
-    if weight is not None:
-        x_hat = x_hat * weight.reshape(shape)
-    if bias is not None:
-        x_hat = x_hat + bias.reshape(shape)
-    return x_hat
+def _affine(x_hat: Tensor, scale: Tensor | None, shift: Tensor | None) -> Tensor:
+    """x_hat * scale + shift, either left out when None."""
+    if scale is not None:
+        x_hat = x_hat * scale
+    return x_hat if shift is None else x_hat + shift
+
+
+def _viewed(weight, bias, shape: tuple) -> tuple:
+    """weight and bias viewed as `shape` to broadcast (None stays None). Taken before the
+    statistics, so a layer's ops sit between reads of its parameters on the tape and
+    `viz.draw_graph(collapse_modules=True)` draws them as one box."""
+    return (
+        None if weight is None else weight.reshape(shape),
+        None if bias is None else bias.reshape(shape),
+    )
 
 
 def _check_per_channel(fn: str, role: str, value, channels: int) -> None:
@@ -94,14 +102,15 @@ def batch_norm(
         raise ValueError(f"batch_norm: momentum must be in [0, 1], got {momentum}")
     shape = (1, channels) + (1,) * (x.ndim - 2)
     axes = (0, *range(2, x.ndim))
+    scale, shift = _viewed(weight, bias, shape)
     if not training:
         if running_mean is None or running_var is None:
             raise ValueError(
                 "batch_norm: evaluation (training=False) normalizes with the running statistics, "
                 "so running_mean and running_var must be given"
             )
-        scale = (running_var.reshape(shape) + eps).sqrt()
-        return _affine((x - running_mean.reshape(shape)) / scale, weight, bias, shape)
+        spread = (running_var.reshape(shape) + eps).sqrt()
+        return _affine((x - running_mean.reshape(shape)) / spread, scale, shift)
     count = x.size // channels
     if count <= 1:
         raise ValueError(
@@ -114,7 +123,7 @@ def batch_norm(
         mean = detached.mean(axis=axes)
         _update_running(running_mean, mean, momentum)
         _update_running(running_var, detached.var(axis=axes, correction=1), momentum)
-    return _affine(x_hat, weight, bias, shape)
+    return _affine(x_hat, scale, shift)
 
 
 def layer_norm(
@@ -147,4 +156,5 @@ def layer_norm(
                 f"layer_norm: {role} must have shape {normalized_shape}, got {tuple(value.shape)}"
             )
     axes = tuple(range(x.ndim - k, x.ndim))
-    return _affine(_normalize(x, axes, eps), weight, bias, normalized_shape)
+    scale, shift = _viewed(weight, bias, normalized_shape)
+    return _affine(_normalize(x, axes, eps), scale, shift)

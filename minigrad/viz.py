@@ -217,6 +217,7 @@ def _module_groups(nodes: list, known: _Known) -> dict:
     """Node -> group key for the ops to collapse: each connected run of one Module's ops is one
     group, so a Module called twice draws as two boxes."""
     path_of = {node: node_module(node, known.owners) for node in nodes}
+    _fill_spans(nodes, path_of)
     leader: dict = {}
 
     def find(node):
@@ -235,6 +236,25 @@ def _module_groups(nodes: list, known: _Known) -> dict:
             if type(parent) is Node and parent in leader and path_of[parent] == path_of[node]:
                 leader[find(parent)] = find(node)
     return {node: (path_of[node], find(node)) for node in leader}
+
+
+def _fill_spans(nodes: list, path_of: dict) -> None:
+    """Give a Module the parameter-free ops recorded between two of its own ops on the tape
+    (`nodes` in tape order), with no other Module's op between: batch norm's mean, variance and
+    division come after it reads its weight and before it adds its bias. An op that reads the
+    Module's result, or reads such an op's, stays out (in `layer(layer(x) @ v)` the product sits
+    between the two calls but belongs to neither)."""
+    owned = [(k, path_of[node]) for k, node in enumerate(nodes) if path_of[node] is not None]
+    own_ops = {nodes[k] for k, _ in owned}
+    for (start, path), (stop, next_path) in zip(owned, owned[1:]):
+        if path != next_path:
+            continue
+        downstream: set = set()
+        for node in nodes[start + 1 : stop]:
+            if any(p in downstream or (p in own_ops and path_of[p] == path) for p in node.parents):
+                downstream.add(node)
+            else:
+                path_of[node] = path
 
 
 def draw_graph(
@@ -309,12 +329,14 @@ class _Drawing:
         self.highlight = highlight
         self.nodes = autograd.graph_nodes(root.grad_fn)[::-1]  # tape order
         self.index = {node: k for k, node in enumerate(self.nodes)}
+        self.groups: dict = {}  # Node -> its box's key, when collapsing Modules
         self.leaf_ids: dict = {}
         self.constant_ids: dict = {}
         self.edges: set = set()
 
     def draw(self, collapse: bool) -> None:
         groups = _module_groups(self.nodes, self.known) if collapse else {}
+        self.groups = groups
         members: dict = {}
         for node, key in groups.items():
             members.setdefault(key, []).append(node)
@@ -400,6 +422,8 @@ class _Drawing:
             if tail is None:
                 return
         elif type(parent) is Node:
+            if key is not None and self.groups.get(parent) == key:
+                return  # inside the box: its ops' intermediates are not drawn
             tail = f"t{self.index[parent]}"
         elif key is None or not self._owned(parent, key[0]):
             tail = self._leaf_node(parent)

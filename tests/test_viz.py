@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import autograd, viz
+from minigrad import autograd, nn, viz
 from minigrad.functional import linear
 
 NODE = re.compile(r"^\t(\w+) \[label=", re.MULTILINE)
@@ -228,6 +228,32 @@ def test_collapse_modules_replaces_each_layer_by_one_box():
     assert label_of(collapsed, "module0") == "0: Layer\\nMatMul > Add\\nweight (3, 4), bias (4,)"
     assert label_of(collapsed, "module1") == "1: Layer\\nMatMul > Add\\nweight (4, 2), bias (2,)"
     assert ("module0", "t1") in edges(collapsed) and ("t2", "module1") in edges(collapsed)
+
+
+def test_collapse_draws_a_cnn_as_one_box_per_layer():
+    """Conv2d (its bias added through a reshape), BatchNorm2d (whose statistics read no
+    parameter) and Linear each become one box; the parameter-free ReLU, pooling and flatten stay
+    ops; every edge joins drawn nodes, none an intermediate inside a box."""
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(16, 3),
+    )  # fmt: skip
+    loss = nn.functional.cross_entropy(model(mg.randn(2, 1, 4, 4)), np.array([0, 1]))
+    collapsed = viz.draw_graph(loss, module=model, collapse_modules=True, show_data=False)
+    boxes = [n for n in node_ids(collapsed) if n.startswith("module")]
+    assert [label_of(collapsed, box).split("\\n")[0] for box in boxes] == [
+        "0: Conv2d", "1: BatchNorm2d", "5: Linear"
+    ]  # fmt: skip
+    assert label_of(collapsed, "module0").endswith("weight (4, 1, 3, 3), bias (4,)")
+    assert "Mean > Sub > Mul > Mean > Add > Sqrt > Div > Mul > Add" in label_of(
+        collapsed, "module1"
+    )
+    ops = [label_of(collapsed, n) for n in node_ids(collapsed) if n.startswith("op")]
+    assert ops == ["Relu", "MaxPool2d", "Reshape", "SoftmaxCrossEntropy"]
+    drawn = set(node_ids(collapsed))
+    assert all(tail in drawn and head in drawn for tail, head in edges(collapsed))
+    plain = viz.draw_graph(loss, module=model, show_data=False)
+    assert len(node_ids(plain)) > 2 * len(node_ids(collapsed))  # 46 nodes against 16
 
 
 def test_collapse_keeps_two_calls_of_one_module_apart():

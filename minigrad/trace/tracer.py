@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import autograd
 from ..autograd import FREED, Node
+from ..ops import Reshape
 from .costs import Cost, backward_cost, forward_cost
 
 
@@ -92,7 +93,8 @@ def parameter_owners(module) -> dict:
 
 
 def node_module(node: Node | None, owners: dict) -> str | None:
-    """The Module a node belongs to: the one holding a parameter the node reads directly.
+    """The Module a node belongs to: the one holding a parameter the node reads directly, or
+    through a reshape of it (a conv's bias is added as `bias.reshape(1, -1, 1, 1)`).
 
     An op reads a Module's parameters only inside that Module's forward, so this finds every
     op that touches a weight or bias without wrapping `Module.__call__`; a parameter-free Module
@@ -101,10 +103,17 @@ def node_module(node: Node | None, owners: dict) -> str | None:
     if node is None or not owners:
         return None
     for parent in node.parents:
-        path = owners.get(id(parent)) if parent is not None and type(parent) is not Node else None
+        path = _parameter_path(parent, owners)
+        if path is None and type(parent) is Node and parent.op is Reshape:
+            path = _parameter_path(parent.parents[0], owners)
         if path is not None:
             return path
     return None
+
+
+def _parameter_path(parent, owners: dict) -> str | None:
+    """The owning Module's path when `parent` is one of its parameters (a leaf), else None."""
+    return owners.get(id(parent)) if parent is not None and type(parent) is not Node else None
 
 
 class Tracer:
