@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
         f"torch {versions.get('torch', 'absent')}, minigrad {versions.get('minigrad', 'absent')} "
         f"(MLP steps as {form}); each engine in its own process, all on CPUs "
         f"{_cpu_sets(runs)}; medians of {arguments.repeat} "
-        f"samples (case 5: {arguments.long_repeat}); {_allocator(reference)}; "
+        f"samples (cases 5 and 8: {arguments.long_repeat}); {_allocator(reference)}; "
         f"{time.perf_counter() - began:.0f} s"
     )
     print()
