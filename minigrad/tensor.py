@@ -100,7 +100,20 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
         node = Node(op, tuple(parents), needs, saved, saved_from, out, params)
     if autograd._watchers:
         _notify_forward(op, arrays, params, out, node)
-    return wrap(out, node)
+    result = wrap(out, node)
+    if out.base is not None:  # perhaps a view of an input's buffer
+        _share_owner(result, out, inputs)
+    return result
+
+
+def _share_owner(result: Tensor, out: np.ndarray, inputs: tuple) -> None:
+    """If `out` views an input tensor's buffer (reshape, transpose, basic indexing), `result`
+    counts its in-place writes on that buffer's owner, so a write through the view is seen by
+    every node that saved the buffer, and the other way round (`Tensor._bump_version`)."""
+    for x in inputs:
+        if isinstance(x, Tensor) and (x._data is out.base or x._data.base is out.base):
+            result._base = x if x._base is None else x._base
+            return
 
 
 def _saved(op, inputs: tuple, arrays: list, needs: tuple) -> tuple:
@@ -382,12 +395,16 @@ class Tensor:
     def _bump_version(self) -> None:
         """Note that this tensor's buffer changed in place: a node that saved it for backward
         (or that produced it and kept its output) then refuses to run on the changed values.
-        A `detach()`ed alias shares the buffer, so its writes count for the original too."""
-        self._version += 1
-        if self.grad_fn is not None:
-            self.grad_fn.out_version += 1
-        if self._base is not None:
-            self._base._bump_version()
+
+        Every alias (`detach()`) and view (reshape, transpose, basic indexing) of a buffer counts
+        its writes on the buffer's owner, `_base`, as PyTorch's views share one counter: a write
+        through any of them is a write to all.
+        """
+        owner = self if self._base is None else self._base
+        owner._version += 1
+        for tensor in (self, owner) if owner is not self else (self,):
+            if tensor.grad_fn is not None:
+                tensor.grad_fn.out_version += 1
 
     def _set_grad(self, value) -> None:
         self._grad = None if value is None else _checked_grad(self, value)
