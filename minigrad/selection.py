@@ -148,31 +148,30 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     high's where x > high or high < low (then every element is high). Where low == high > x,
     neither bound nor x gets one, as in PyTorch. Each element's value is exactly `np.clip`'s.
     """
-    values = x.data
     low, high = _bound(min, x.dtype), _bound(max, x.dtype)
     low_values = None if low is None else low.data
     high_values = None if high is None else high.data
-    clipped = np.clip(values, low_values, high_values)
-    inside = np.ones(np.shape(clipped), dtype=bool)
-    if low is not None:
-        inside &= values >= low_values
-    if high is not None:
-        inside &= values <= high_values
-    below = None if low is None else (values < low_values) & _not_above(low_values, high_values)
-    above = None if high is None else values > high_values
-    if above is not None and low is not None:
-        above = above | (high_values < low_values)
+    inside, below, above = _clamp_masks(x.data, low_values, high_values)
+    clipped = np.clip(x.data, low_values, high_values)
     result = _constant(clipped, clipped.dtype)  # NaN, and a low == high tie: no gradient
-    if above is not None:
+    if high is not None:
         result = where(above, high, result)
-    if below is not None:
+    if low is not None:
         result = where(below, low, result)
     return where(inside, x, result)
 
 
-def _not_above(low: np.ndarray, high: np.ndarray | None):
-    """Where a low bound is the one that holds: below the high bound (strictly, as PyTorch)."""
-    return True if high is None else low < high
+def _clamp_masks(values: np.ndarray, low, high) -> tuple:
+    """(inside, below, above): where x, the low bound and the high bound take the gradient."""
+    everywhere = np.ones(np.broadcast_shapes(*(np.shape(a) for a in (values, low, high))), bool)
+    inside, below, above = everywhere, ~everywhere, ~everywhere
+    if low is not None:
+        inside = inside & (values >= low)
+        below = values < low if high is None else (values < low) & (low < high)
+    if high is not None:
+        inside = inside & (values <= high)
+        above = values > high if low is None else (values > high) | (high < low)
+    return inside, below, above
 
 
 def _bound(bound, dtype) -> Tensor | None:
