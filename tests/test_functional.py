@@ -284,8 +284,8 @@ def test_cross_entropy_value_and_gradient():
 def test_cross_entropy_equals_nll_of_log_softmax(reduction, seeded):
     logits = mg.randn(5, 4, dtype=np.float64, requires_grad=True)
     labels = np.array([3, 0, 1, 1, 2])
-    fused = F.cross_entropy(logits, labels, reduction)
-    composed = F.nll_loss(logits.log_softmax(axis=1), labels, reduction)
+    fused = F.cross_entropy(logits, labels, reduction=reduction)
+    composed = F.nll_loss(logits.log_softmax(axis=1), labels, reduction=reduction)
     np.testing.assert_allclose(fused.data, composed.data, rtol=1e-12)
     fused.sum().backward()
     fused_grad = logits.grad
@@ -320,7 +320,8 @@ def test_cross_entropy_backward_from_the_kept_softmax_equals_recomputing_it(redu
     twice = ops.SoftmaxCrossEntropy.vjp(upstream, None, (logits, labels), needs, reduction, kept)
     np.testing.assert_allclose(twice[0], again[0], rtol=1e-12, atol=1e-15)
     assert mg.gradcheck(
-        lambda x: F.cross_entropy(x, labels, reduction), [mg.tensor(logits, requires_grad=True)]
+        lambda x: F.cross_entropy(x, labels, reduction=reduction),
+        [mg.tensor(logits, requires_grad=True)],
     )
 
 
