@@ -116,7 +116,9 @@ def _rows_of_classes(name: str, input: Tensor, target) -> tuple:
     scores = input.reshape(1, -1) if input.ndim == 1 else input
     if scores.ndim > 2:
         scores = scores.permute(0, *range(2, scores.ndim), 1).reshape(-1, scores.shape[1])
-    return scores, labels.reshape(-1).astype(np.intp, copy=False), labels.shape
+    # A batch's labels stay the very array given, so `viz` can name the target node.
+    rows = labels if labels.ndim == 1 else labels.reshape(-1)
+    return scores, rows.astype(np.intp, copy=False), labels.shape
 
 
 def _expected_shapes(ndim: int) -> str:

@@ -89,7 +89,13 @@ def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Te
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x @ W + b with W of shape (in_features, out_features): the lectures' x^T W."""
+    """x @ W + b with W of shape (in_features, out_features): the lectures' x^T W.
+
+    x, W and b must share one dtype, as in PyTorch (a float64 input to float32 weights is a
+    TypeError, not a silent computation in float64 that a float32 model would not expect).
+    """
+    if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+        raise _dtype_mismatch(x, weight, bias)
     try:
         return apply(ops.Linear, (x, weight, bias))
     except ShapeError:  # looked into only on failure, so a layer's calls pay nothing for it
@@ -100,6 +106,33 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                 f"shape {weight.shape})"
             ) from None
         raise
+
+
+# PyTorch's names for dtypes, which its error messages use.
+_TORCH_DTYPE_NAMES = {
+    "float64": "Double",
+    "float32": "Float",
+    "float16": "Half",
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
+
+
+def _dtype_mismatch(x: Tensor, weight: Tensor, bias: Tensor | None) -> TypeError:
+    """PyTorch's error for operands of different dtypes, with the remedy."""
+    first, second = (x, weight) if x.dtype != weight.dtype else (weight, bias)
+    assert second is not None
+    names = [_TORCH_DTYPE_NAMES.get(t.dtype.name, t.dtype.name) for t in (first, second)]
+    what = "input and weight" if first is x else "weight and bias"
+    return TypeError(
+        f"linear: mat1 and mat2 must have the same dtype, but got {names[0]} and {names[1]} "
+        f"({what} are {first.dtype} and {second.dtype}); convert one to the other's dtype, "
+        f"as x.to(mg.{weight.dtype}) or layer.to(mg.{first.dtype})"
+    )
 
 
 # ---- activations ------------------------------------------------------------------------------
