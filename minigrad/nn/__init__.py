@@ -5,3 +5,4 @@ from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus,
 from .layers import Dropout, Flatten, Identity, Linear, ModuleList, Sequential
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter
+from .porting import load_pytorch_state_dict, pytorch_state_dict
