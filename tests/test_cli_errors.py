@@ -323,3 +323,10 @@ def test_the_help_lists_the_exit_statuses():
     text = minigrad("--help").stdout
     for status in ("0 done", "1 failed", "2 bad input", "130 interrupted", "141 the reader"):
         assert status in text, status
+
+
+def test_the_help_points_python_users_to_the_pytorch_page_and_load_run():
+    text = " ".join(minigrad("--help").stdout.split())
+    assert "follows PyTorch's (every difference is listed in docs/pytorch.md)" in text
+    assert "mg.load_run(DIR)" in text
+    assert (Path(__file__).resolve().parent.parent / "docs" / "pytorch.md").exists()
