@@ -38,10 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
         "draw a computation graph, trace the cost of backward, or check every op's gradient.",
         epilog="Exit status: 0 done; 1 failed (a gradient check that fails, a run that "
         "diverged, a write that failed, out of memory); 2 bad input, nothing written; 130 "
-        "interrupted (Ctrl-C; the minigrad script catches it from start-up on); 141 the reader "
-        "of the output went away (| head). In Python: `import minigrad as mg`, whose API "
-        "follows PyTorch's (every difference is listed in docs/pytorch.md); a trained run reads "
-        "back with mg.load_run(DIR).",
+        "interrupted (Ctrl-C, from start-up on); 141 the reader of the output went away "
+        "(| head). In Python: `import minigrad as mg`, whose API follows PyTorch's (every "
+        "difference is listed in docs/pytorch.md); a trained run reads back with "
+        "mg.load_run(DIR).",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in SUBCOMMANDS:
