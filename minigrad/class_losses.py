@@ -20,6 +20,11 @@ and these options, defined as in PyTorch:
 
   and the mean divides both terms by sum_n w[y_n] (PyTorch's rule, ignored targets excluded).
 
+`cross_entropy` also takes class probabilities for target, as PyTorch does: a float array p of
+the input's shape. Then loss_n = -sum_c w_c p_nc l_nc, label smoothing makes p (1 - eps) p +
+eps / C, the mean divides by the number of examples (positions), not by the weights, and
+`ignore_index` has nothing to ignore (giving one is an error).
+
 The plain case (no weight, no ignored target, no smoothing) keeps the fused softmax-cross-entropy
 op, whose gradient softmax - onehot is formed in one pass; the rest is composed from log_softmax,
 indexing and arithmetic, so it is differentiable twice.
@@ -43,7 +48,8 @@ def cross_entropy(
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
-    """-log softmax(input)[target] from logits and integer labels (shapes and options above).
+    """-log softmax(input)[target] from logits and integer labels, or -sum_c p_c log
+    softmax(input)_c from class probabilities p (shapes and options in the module doc).
 
     Lecture 003's cross-entropy of a softmax classifier; its gradient in the logits is
     softmax(x) - onehot(y) (scaled by the options). PyTorch's third positional argument is
@@ -54,9 +60,11 @@ def cross_entropy(
         raise ValueError(
             f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing!r}"
         )
+    if _holds_probabilities(input, target):
+        return _soft_cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
     logits, labels, shape = _rows_of_classes("cross_entropy", input, target)
     kept = _counted_targets("cross_entropy", labels, logits.shape[1], ignore_index)
-    weights = _class_weights("cross_entropy", weight, logits)
+    weights = _class_weights("cross_entropy", weight, logits.shape[1], logits.dtype)
     if weights is None and label_smoothing == 0 and kept.all():
         loss = apply(ops.SoftmaxCrossEntropy, (logits, labels), (reduction, ops.KeptSoftmax()))
         return loss.reshape(shape) if reduction == "none" else loss
@@ -72,11 +80,45 @@ def nll_loss(
     check_reduction(reduction)
     log_probs, labels, shape = _rows_of_classes("nll_loss", input, target)
     kept = _counted_targets("nll_loss", labels, log_probs.shape[1], ignore_index)
-    weights = _class_weights("nll_loss", weight, log_probs)
+    weights = _class_weights("nll_loss", weight, log_probs.shape[1], log_probs.dtype)
     if weights is None and kept.all():
         picked = -log_probs[np.arange(len(labels)), labels]
         return picked.reshape(shape) if reduction == "none" else reduce_loss(picked, reduction)
     return _weighted(log_probs, labels, kept, weights, 0.0, reduction, shape)
+
+
+def _holds_probabilities(input: Tensor, target) -> bool:
+    """Whether `target` is class probabilities rather than labels: a float array of the input's
+    shape (PyTorch's rule)."""
+    values = target.data if isinstance(target, Tensor) else np.asarray(target)
+    return values.dtype.kind == "f" and values.shape == input.shape and input.ndim > 0
+
+
+def _soft_cross_entropy(input: Tensor, target, weight, ignore_index, reduction, smoothing):
+    """PyTorch's cross-entropy with class probabilities p: loss = -sum_c w_c p_c log softmax(x)_c
+    over the class axis, p smoothed to (1 - eps) p + eps / C; the mean divides by the number of
+    examples (positions), not by the weights."""
+    if ignore_index != -100:
+        raise ValueError(
+            "cross_entropy: ignore_index is for class-index targets; a target of class "
+            f"probabilities (a float tensor of the input's shape {input.shape}) takes none"
+        )
+    axis = 0 if input.ndim == 1 else 1
+    classes = input.shape[axis]
+    probabilities = target if isinstance(target, Tensor) else np.asarray(target, input.dtype)
+    if smoothing:
+        probabilities = probabilities * (1 - smoothing) + smoothing / classes
+    weights = _class_weights("cross_entropy", weight, classes, input.dtype)
+    if weights is not None:
+        probabilities = probabilities * weights.reshape((classes,) + (1,) * (input.ndim - 1 - axis))
+    loss = -(input.log_softmax(axis=axis) * probabilities).sum(axis=axis)
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if loss.numel() == 0:  # the mean over no examples: NaN, as in PyTorch
+        return loss.sum() * float("nan")
+    return loss.sum() / loss.numel()
 
 
 def _weighted(log_probs, labels, kept, weights, smoothing: float, reduction: str, shape):
@@ -147,7 +189,7 @@ def _counted_targets(name: str, labels: np.ndarray, classes: int, ignore_index) 
     return kept
 
 
-def _class_weights(name: str, weight, scores: Tensor) -> np.ndarray | None:
+def _class_weights(name: str, weight, classes: int, dtype) -> np.ndarray | None:
     """`weight` as an array of the input's dtype, one number per class, or None."""
     if weight is None:
         return None
@@ -162,10 +204,9 @@ def _class_weights(name: str, weight, scores: Tensor) -> np.ndarray | None:
             "PyTorch); pass weight.detach()"
         )
     values = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
-    classes = scores.shape[1]
     if values.shape != (classes,) or values.dtype.kind not in "biuf":
         raise ValueError(
             f"{name}: weight must be {classes} numbers, one per class, got shape {values.shape} "
             f"and dtype {values.dtype}"
         )
-    return values.astype(scores.dtype)
+    return values.astype(dtype)

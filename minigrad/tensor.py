@@ -329,6 +329,8 @@ def _operand(value, like: Tensor):
         return value
     if isinstance(value, np.generic) and value.ndim == 0 and value.dtype.kind in "fiub":
         return value.item()  # a NumPy scalar acts as a Python number, as in PyTorch
+    if isinstance(value, Size):  # NumPy would take an int subclass for int64, not a Python int
+        return int(value)
     if isinstance(value, numbers.Number):
         return value
     array = np.asarray(value)
@@ -1208,7 +1210,12 @@ _DEVICES = ("cpu", "cuda", "mps", "xpu", "meta")
 
 class Size(int):
     """`Tensor.size`: the number of elements, an int as NumPy's `size`, that answers a call as
-    PyTorch's `size()` does: `t.size()` is the shape and `t.size(dim)` the length of one axis."""
+    PyTorch's `size()` does: `t.size()` is the shape and `t.size(dim)` the length of one axis.
+
+    NumPy takes an int subclass for an int64 array, not for a Python int, so `array / t.size`
+    of a float32 array gives float64; Tensor arithmetic treats it as a Python int (float32 stays
+    float32), and `t.numel()` or `int(t.size)` is a plain int for NumPy code.
+    """
 
     shape: tuple
 

@@ -310,3 +310,68 @@ def test_bce_with_logits_refuses_a_weight_that_broadcasts_the_loss():
         F.binary_cross_entropy_with_logits(mg.zeros(2, 3), mg.zeros(2, 3), np.ones((2, 2, 3)))
     with pytest.raises(TypeError, match="pass reduction= by keyword"):
         F.binary_cross_entropy_with_logits(mg.zeros(2), mg.zeros(2), "sum")
+
+
+# ---- cross_entropy with class probabilities ------------------------------------------------------
+
+
+def reference_soft_cross_entropy(logits, p, weight=None, reduction="mean", smoothing=0.0):
+    """PyTorch's definition for probability targets, classes on axis 1 (0 when unbatched)."""
+    axis = 0 if logits.ndim == 1 else 1
+    classes = logits.shape[axis]
+    p = p * (1 - smoothing) + smoothing / classes
+    w = np.ones(classes) if weight is None else np.asarray(weight)
+    w = w.reshape((classes,) + (1,) * (logits.ndim - 1 - axis))
+    losses = -(w * p * numpy_log_softmax(logits, axis)).sum(axis=axis)
+    return {"mean": losses.sum() / losses.size, "sum": losses.sum(), "none": losses}[reduction]
+
+
+@pytest.mark.parametrize("shape", [(5, 4), (4,), (2, 4, 3, 2)], ids=str)
+@pytest.mark.parametrize("weight", [None, [0.5, 2.0, 1.0, 3.0]])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_cross_entropy_with_class_probabilities_equals_pytorchs_definition(
+    shape, weight, reduction, smoothing
+):
+    rng = np.random.default_rng(6)
+    logits = rng.standard_normal(shape)
+    axis = 0 if len(shape) == 1 else 1
+    p = rng.random(shape)
+    p /= p.sum(axis=axis, keepdims=True)
+    loss = F.cross_entropy(f64(logits), p, weight, reduction=reduction, label_smoothing=smoothing)
+    expected = reference_soft_cross_entropy(logits, p, weight, reduction, smoothing)
+    assert loss.shape == np.shape(expected)
+    np.testing.assert_allclose(loss.data, expected, rtol=1e-12)
+
+
+def test_one_hot_probabilities_give_the_index_loss_but_weights_divide_differently():
+    logits = f64([[0.0, 0.0], [math.log(3.0), 0.0]])
+    one_hot = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert F.cross_entropy(logits, one_hot).item() == pytest.approx(
+        F.cross_entropy(logits, [0, 1]).item(), rel=1e-14
+    )
+    # with weights (1, 3): the index form divides by 1 + 3, the probability form by N = 2
+    soft = F.cross_entropy(logits, one_hot, weight=[1.0, 3.0])
+    assert soft.item() == pytest.approx((math.log(2) + 3 * math.log(4)) / 2, rel=1e-14)
+
+
+def test_probability_targets_gradcheck_twice_in_logits_and_targets(seeded):
+    x = mg.randn(3, 4, dtype=np.float64, requires_grad=True)
+    p = mg.tensor(np.full((3, 4), 0.25), dtype=np.float64, requires_grad=True)
+    weight = np.array([1.0, 2.0, 0.5, 1.5])
+
+    def loss(a, b):
+        return F.cross_entropy(a, b, weight, label_smoothing=0.1)
+
+    assert mg.gradcheck(loss, [x, p]) and mg.gradgradcheck(loss, [x, p])
+
+
+def test_probability_targets_keep_the_dtype_and_refuse_ignore_index():
+    x = mg.zeros(2, 3, requires_grad=True)
+    loss = F.cross_entropy(x, np.full((2, 3), 1 / 3, dtype=np.float32))
+    assert loss.dtype == np.float32 and loss.item() == pytest.approx(math.log(3), rel=1e-6)
+    loss.backward()
+    assert x.grad.dtype == np.float32 and np.abs(x.grad).max() < 1e-7
+    with pytest.raises(ValueError, match="ignore_index is for class-index targets"):
+        F.cross_entropy(x, np.zeros((2, 3)), ignore_index=0)
+    assert math.isnan(F.cross_entropy(mg.zeros(0, 3), np.zeros((0, 3))).item())

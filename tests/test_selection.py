@@ -279,6 +279,8 @@ def test_size_is_numpys_count_and_pytorchs_shape_when_called():
     assert mg.tensor(1.0).size() == () and mg.tensor(1.0).size == 1
     with pytest.raises(IndexError, match="dimension 2 is out of range for a tensor with 2"):
         x.size(2)
+    assert (mg.ones(4) / mg.ones(4).size).dtype == np.float32  # a number, as a Python int is
+    assert (mg.ones(4).size * mg.ones(4, dtype=np.float32)).dtype == np.float32
     with pytest.raises(TypeError, match="size\\(dim\\) takes an int"):
         x.size("1")
 
