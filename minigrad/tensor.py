@@ -1224,6 +1224,10 @@ class Size(int):
         size.shape = shape
         return size
 
+    def __reduce__(self):
+        """Copied or pickled, it is the plain int it counts."""
+        return (int, (int(self),))
+
     def __call__(self, dim: int | None = None):
         if dim is None:
             return self.shape

@@ -5,6 +5,9 @@ dtypes of the gradients, 0-d and empty inputs, and the errors for bad input."""
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 
@@ -280,6 +283,7 @@ def test_size_is_numpys_count_and_pytorchs_shape_when_called():
     with pytest.raises(IndexError, match="dimension 2 is out of range for a tensor with 2"):
         x.size(2)
     assert (mg.ones(4) / mg.ones(4).size).dtype == np.float32  # a number, as a Python int is
+    assert type(copy.deepcopy(x.size)) is int and pickle.loads(pickle.dumps(x.size)) == 6
     assert (mg.ones(4).size * mg.ones(4, dtype=np.float32)).dtype == np.float32
     with pytest.raises(TypeError, match="size\\(dim\\) takes an int"):
         x.size("1")
