@@ -218,17 +218,25 @@ def _check_probabilities(name: str, role: str, values) -> None:
         raise ValueError(f"{name}: all elements of {role} should be between 0 and 1, got {bad:.6g}")
 
 
-def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """-(y log p + (1 - y) log(1 - p)) for probabilities p and targets y, both in [0, 1] (as in
+def binary_cross_entropy(input: Tensor, target, weight=None, *, reduction: str = "mean") -> Tensor:
+    """-w (y log p + (1 - y) log(1 - p)) for probabilities p and targets y, both in [0, 1] (as in
     PyTorch, anything else, NaN included, is a ValueError: outside [0, 1] the log is NaN or the
     loss is no cross-entropy); each log is clamped at -100, as PyTorch does, so p = 0 or 1 gives
     a finite loss. dL/dp = (p - y) / (p (1 - p)), dL/dy = log((1 - p) / p), and the second
-    derivatives, mixed d2L/dp dy = -1 / (p (1 - p)) included, are recorded with create_graph."""
+    derivatives, mixed d2L/dp dy = -1 / (p (1 - p)) included, are recorded with create_graph.
+
+    `weight` (broadcast to p's shape) rescales each element's loss, as in PyTorch, whose third
+    positional argument it is: `reduction` goes by keyword."""
+    name = "binary_cross_entropy"
     check_reduction(reduction)
-    _check_same_shape("binary_cross_entropy", input, target)
-    _check_probabilities("binary_cross_entropy", "input", input)
-    _check_probabilities("binary_cross_entropy", "target", target)
-    return reduce_loss(apply(ops.BinaryCrossEntropy, (input, target)), reduction)
+    _check_same_shape(name, input, target)
+    _check_probabilities(name, "input", input)
+    _check_probabilities(name, "target", target)
+    loss = apply(ops.BinaryCrossEntropy, (input, target))
+    if weight is not None:
+        _check_broadcasts_to(name, "weight", weight, input.shape)
+        loss = loss * weight
+    return reduce_loss(loss, reduction)
 
 
 def binary_cross_entropy_with_logits(

@@ -375,3 +375,34 @@ def test_probability_targets_keep_the_dtype_and_refuse_ignore_index():
     with pytest.raises(ValueError, match="ignore_index is for class-index targets"):
         F.cross_entropy(x, np.zeros((2, 3)), ignore_index=0)
     assert math.isnan(F.cross_entropy(mg.zeros(0, 3), np.zeros((0, 3))).item())
+
+
+# ---- binary_cross_entropy: weight ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_binary_cross_entropy_weight_rescales_each_element(reduction):
+    p = f64([[0.2, 0.9], [0.5, 0.7]])
+    y = np.array([[0.0, 1.0], [1.0, 0.0]])
+    weight = np.array([2.0, 0.5])  # per column, broadcast over the rows
+    loss = F.binary_cross_entropy(p, y, weight, reduction=reduction)
+    each = -weight * (y * np.log(p.data) + (1 - y) * np.log(1 - p.data))
+    expected = {"mean": each.mean(), "sum": each.sum(), "none": each}[reduction]
+    np.testing.assert_allclose(loss.data, expected, rtol=1e-13)
+
+    def weighted(a):
+        return F.binary_cross_entropy(a, y, weight, reduction=reduction)
+
+    assert mg.gradcheck(weighted, [p]) and mg.gradgradcheck(weighted, [p])
+    module = nn.BCELoss(weight=mg.tensor(weight, dtype=np.float64), reduction=reduction)
+    np.testing.assert_allclose(module(p, y).data, expected, rtol=1e-13)
+
+
+def test_loss_modules_refuse_a_reduction_where_the_weight_goes():
+    for module in (nn.BCELoss, nn.BCEWithLogitsLoss, nn.NLLLoss, nn.CrossEntropyLoss):
+        with pytest.raises(TypeError, match="pass reduction= by keyword"):
+            module("sum")
+    with pytest.raises(TypeError, match="pass reduction= by keyword"):
+        F.binary_cross_entropy(mg.full(2, 0.5), mg.zeros(2), "sum")
+    with pytest.raises(ValueError, match=r"weight of shape \(3,\) does not broadcast"):
+        F.binary_cross_entropy(mg.full(2, 0.5), mg.zeros(2), np.ones(3))

@@ -43,6 +43,17 @@ class _Loss(Module):
         return ", ".join(shown)
 
 
+def _checked_weight(weight):
+    """A loss module's `weight`, refused at construction when it is a reduction's name (PyTorch's
+    first argument of these modules is weight)."""
+    if isinstance(weight, str):
+        raise TypeError(
+            f"weight must be numbers, got the string {weight!r}; pass reduction= by keyword "
+            "(the first argument of this loss is weight, as in PyTorch)"
+        )
+    return weight
+
+
 # The options whose default is a number, left out of a loss's repr when they have it.
 _NUMBER_DEFAULTS = {"ignore_index": -100, "label_smoothing": 0.0}
 
@@ -56,10 +67,18 @@ class MSELoss(_Loss):
 
 
 class BCELoss(_Loss):
-    """-(y log p + (1 - y) log(1 - p)) for probabilities p and targets y in [0, 1]; a value
-    outside [0, 1] (or NaN) in either is a ValueError, as in PyTorch."""
+    """-w (y log p + (1 - y) log(1 - p)) for probabilities p and targets y in [0, 1]; a value
+    outside [0, 1] (or NaN) in either is a ValueError, as in PyTorch. `weight` rescales each
+    element (broadcast to p's shape)."""
 
     function = staticmethod(F.binary_cross_entropy)
+
+    def __init__(self, weight=None, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.weight = _checked_weight(weight)
+
+    def options(self) -> dict:
+        return {"weight": self.weight, "reduction": self.reduction}
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -71,7 +90,7 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
         super().__init__(reduction)
-        self.weight, self.pos_weight = weight, pos_weight
+        self.weight, self.pos_weight = _checked_weight(weight), pos_weight
 
     def options(self) -> dict:
         return {"weight": self.weight, "reduction": self.reduction, "pos_weight": self.pos_weight}
@@ -85,7 +104,7 @@ class NLLLoss(_Loss):
 
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__(reduction)
-        self.weight, self.ignore_index = weight, ignore_index
+        self.weight, self.ignore_index = _checked_weight(weight), ignore_index
 
     def options(self) -> dict:
         return {
