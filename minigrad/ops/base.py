@@ -75,8 +75,16 @@ class Op:
     # 0.5 and lets x's buffer go, as PyTorch saves only what the wanted gradient reads.
     constant_suffices = (False, False)
 
-    forward: Any
-    vjp: Any
+    @staticmethod
+    def forward(*arrays_and_params):
+        """The output ndarray, from the input arrays followed by the op's params."""
+        raise NotImplementedError
+
+    @staticmethod
+    def vjp(g, out, inputs, needs, *params) -> tuple:
+        """dL/d input for each input, given g = dL/d out (None where `needs[i]` is False); see
+        the class docstring for what `out` and `inputs` hold."""
+        raise NotImplementedError
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
