@@ -494,6 +494,16 @@ def test_resume_takes_the_runs_options_and_refuses_changed_ones(tmp_path, capsys
     assert all(np.array_equal(before[name], after[name]) for name in before)
 
 
+def test_resume_reads_a_checkpoint_written_before_model_was_an_option(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), *TINY]) == 0
+    checkpoint = mg.load(out / "checkpoint.npz")
+    del checkpoint["options"]["model"]
+    mg.save(checkpoint, out / "checkpoint.npz")
+    assert main(["train", "--out", str(out), "--resume", *TINY]) == 0
+    assert load_run(out)[1]["format"] == "minigrad-mlp/2"
+
+
 def test_a_run_folder_never_loads_the_model_files_of_two_runs(tmp_path, monkeypatch, capsys):
     from minigrad.cli import common
 

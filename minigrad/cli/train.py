@@ -449,6 +449,7 @@ def read_checkpoint(args: argparse.Namespace) -> dict:
 
 def adopt_options(args: argparse.Namespace, saved: dict) -> None:
     """Set the training options to the run's own; one typed again must have the same value."""
+    saved = {"model": "mlp", **saved}  # a checkpoint from before --model was an MLP's
     missing = set(TRAINING_OPTIONS) - set(saved)
     if missing:
         raise UsageError(f"--resume: the checkpoint does not record {sorted(missing)}")
