@@ -387,13 +387,17 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
     return apply(ops.Pad, (x,), (tuple(pairs), float(value)))
 
 
-def embedding(indices, weight: Tensor) -> Tensor:
+def embedding(
+    indices: Tensor | np.ndarray | Sequence, weight: Tensor, padding_idx: int | None = None
+) -> Tensor:
     """The rows of weight (num_embeddings, embedding_dim) picked by integer `indices` of any
     shape, as PyTorch's `F.embedding`: out[..., :] = weight[indices[...], :], of shape
     indices.shape + (embedding_dim,).
 
     It is indexing (`weight[indices]`, `ops.GetItem`), whose gradient scatters g back with
-    `np.add.at`, so a row picked k times receives the sum of its k gradients.
+    `np.add.at`, so a row picked k times receives the sum of its k gradients. The row
+    `padding_idx` (negative counts from the end), if given, is picked like any other but gets no
+    gradient, as in PyTorch: the places that picked it take their values from a detached copy.
     """
     index = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
     if index.dtype.kind not in "iu":
@@ -406,7 +410,24 @@ def embedding(indices, weight: Tensor) -> Tensor:
     if index.size and (index.min() < 0 or index.max() >= rows):
         bad = index.min() if index.min() < 0 else index.max()
         raise IndexError(f"embedding: index {bad} is out of range for {rows} rows (0..{rows - 1})")
-    return weight[index.astype(np.intp, copy=False)]
+    picked = weight[index.astype(np.intp, copy=False)]
+    if padding_idx is None:
+        return picked
+    padding = _padding_row(padding_idx, rows, "embedding")
+    return where((index != padding)[..., None], picked, picked.detach())
+
+
+def _padding_row(padding_idx, rows: int, fn: str) -> int:
+    """`padding_idx` as a row number in 0..rows - 1 (negative counts from the end, as in
+    PyTorch); ValueError outside -rows..rows - 1."""
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
+        raise TypeError(f"{fn}: padding_idx must be an int or None, got {padding_idx!r}")
+    if not -rows <= padding_idx < rows:
+        raise ValueError(
+            f"{fn}: padding_idx must be within -{rows}..{rows - 1} (the weight's rows), got "
+            f"{padding_idx}"
+        )
+    return int(padding_idx) % rows
 
 
 # ---- dropout ----------------------------------------------------------------------------------

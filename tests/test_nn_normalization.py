@@ -171,6 +171,17 @@ def test_embedding_layer_init_is_standard_normal_and_gradients_add_up():
         nn.Embedding(3, 0)
 
 
+def test_embedding_layer_padding_row_starts_at_zeros_and_stays_there():
+    layer = nn.Embedding(6, 3, padding_idx=-1)
+    assert layer.padding_idx == 5 and repr(layer) == "Embedding(6, 3, padding_idx=5)"
+    assert layer.weight.data[5].tolist() == [0.0, 0.0, 0.0]
+    optimizer = optim.SGD(layer.parameters(), lr=1.0)
+    layer(np.array([5, 1, 5])).square().sum().backward()
+    optimizer.step()
+    assert layer.weight.data[5].tolist() == [0.0, 0.0, 0.0]
+    assert layer.weight.grad[5].tolist() == [0.0, 0.0, 0.0]
+
+
 def test_dropout2d_layer_switches_with_train_and_eval():
     mg.manual_seed(0)
     layer = nn.Dropout2d(0.5)

@@ -109,6 +109,24 @@ def test_embedding_picks_rows_and_adds_the_gradients_of_a_repeated_index(dtype):
     np.testing.assert_array_equal(weight.grad, [[1, 1], [0, 0], [3, 3], [0, 0]])
 
 
+@pytest.mark.parametrize("padding_idx", [2, -2])
+def test_embedding_padding_row_is_picked_but_gets_no_gradient(padding_idx):
+    weight = mg.tensor(np.arange(8.0).reshape(4, 2), requires_grad=True)
+    out = F.embedding(np.array([[0, 2], [2, 0]]), weight, padding_idx=padding_idx)
+    np.testing.assert_array_equal(out.data, [[[0, 1], [4, 5]], [[4, 5], [0, 1]]])
+    out.backward(np.ones((2, 2, 2)))
+    np.testing.assert_array_equal(weight.grad, [[2, 2], [0, 0], [0, 0], [0, 0]])
+
+
+@pytest.mark.parametrize(
+    "padding_idx, error, message",
+    [(4, ValueError, r"within -4\.\.3"), (-5, ValueError, "got -5"), (1.0, TypeError, "an int")],
+)
+def test_embedding_padding_idx_errors(padding_idx, error, message):
+    with pytest.raises(error, match=message):
+        F.embedding(np.array([0]), mg.zeros(4, 2), padding_idx=padding_idx)
+
+
 def test_embedding_of_a_single_index_is_one_row():
     weight = mg.tensor(np.eye(3))
     np.testing.assert_array_equal(F.embedding(np.array(1), weight).data, [0.0, 1.0, 0.0])
