@@ -18,6 +18,25 @@ from ..autograd import enable_grad
 from ..tensor import Tensor
 
 
+# What watches optimizers: `mg.compile`'s recorder registers here (through `add_watcher`) to
+# see each `step` and `zero_grad` in the order a traced function makes them. Empty otherwise,
+# so an eager step pays one test of an empty tuple.
+_watchers: tuple = ()
+
+
+def add_watcher(watcher) -> None:
+    """Register an object whose `on_optimizer(optimizer, method, arguments)` is called just
+    before every `Optimizer.step` and `zero_grad`, with the method's name and its arguments."""
+    global _watchers
+    _watchers = _watchers + (watcher,)
+
+
+def remove_watcher(watcher) -> None:
+    """Stop calling `watcher` (registered with `add_watcher`)."""
+    global _watchers
+    _watchers = tuple(w for w in _watchers if w is not watcher)
+
+
 def check_nonnegative(name: str, value: float) -> None:
     """Raise unless `value` >= 0 (NaN is refused too)."""
     if not value >= 0:
@@ -97,6 +116,8 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient: None (PyTorch's default), or zeros in place."""
+        for watcher in _watchers:
+            watcher.on_optimizer(self, "zero_grad", {"set_to_none": set_to_none})
         for group in self.param_groups:
             for param in group["params"]:
                 if set_to_none or param.grad is None:
@@ -110,6 +131,8 @@ class Optimizer:
         The closure recomputes the loss and calls backward; it runs with grad mode on, so a
         training loop may call `step` inside `no_grad`.
         """
+        for watcher in _watchers:
+            watcher.on_optimizer(self, "step", {"closure": closure})
         loss = None
         if closure is not None:
             with enable_grad():

@@ -1,0 +1,57 @@
+"""`recording(recorder)`: the scope in which one eager call is watched.
+
+Inside it the recorder watches every op and VJP (`autograd.add_watcher`), every optimizer call
+(`optim.optimizer.add_watcher`) and every draw of the engine RNG, and the Tensor methods that
+hand a value to Python (`bool(t)`, `float(t)`, `t.item()`, `t.tolist()`, `t.numpy()`) raise
+`TraceError`: a program recorded once cannot take the branch a later value would. All of it is
+undone on the way out, however the call ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .. import autograd, random
+from ..optim import optimizer as optimizer_module
+from ..tensor import Tensor
+from .draws import RecordingGenerator, forget_draws
+from .errors import value_read_error
+
+# The Tensor methods that give Python a tensor's value, and how the error names each.
+VALUE_READS = {
+    "__bool__": "bool(tensor) (an `if` or `while` on a tensor)",
+    "__float__": "float(tensor)",
+    "item": "tensor.item()",
+    "tolist": "tensor.tolist()",
+    "numpy": "tensor.numpy()",
+}
+
+
+def _refusing(what: str):
+    def read(self, *args, **kwargs):
+        raise value_read_error(what)
+
+    return read
+
+
+@contextmanager
+def recording(recorder) -> Iterator[None]:
+    """Watch everything the engine does in this scope through `recorder`."""
+    originals = {name: Tensor.__dict__[name] for name in VALUE_READS}
+    generator = random._generator
+    autograd.add_watcher(recorder)
+    optimizer_module.add_watcher(recorder)
+    random._generator = RecordingGenerator(generator, recorder.on_draw)  # type: ignore[assignment]
+    for name, what in VALUE_READS.items():
+        setattr(Tensor, name, _refusing(what))
+    try:
+        yield
+    finally:
+        forget_draws()
+        for name, method in originals.items():
+            setattr(Tensor, name, method)
+        if isinstance(random._generator, RecordingGenerator):
+            random._generator = generator
+        optimizer_module.remove_watcher(recorder)
+        autograd.remove_watcher(recorder)
