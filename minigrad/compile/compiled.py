@@ -8,8 +8,9 @@ ones bit for bit. Later calls with that signature run the program alone.
 Guards, so a replay never runs on what it was not recorded for: each argument's kind, shape and
 dtype (a number's value), grad mode, the train/eval mode of every module the function reaches,
 the identity, shape and dtype of their parameters, and, per program, the shape and dtype of
-every tensor it reads and whether each gradient starts as None. `CACHE_SIZE` programs are kept
-per compiled function, the least recently used dropped first.
+every tensor it reads. `CACHE_SIZE` programs are kept
+per compiled function, the least recently used dropped first. Whether a gradient starts as
+None needs no guard: the program adds into `.grad` as backward does, None or not.
 """
 
 from __future__ import annotations
@@ -94,22 +95,21 @@ class CompiledFunction:
     def _warn(self, reason: str) -> None:
         if reason not in self._warned:
             self._warned.add(reason)
-            warnings.warn(f"mg.compile({self.__name__}): {reason}", CompileWarning, stacklevel=3)
+            name = getattr(self.fn, "__name__", "fn")
+            warnings.warn(f"mg.compile({name}): {reason}", CompileWarning, stacklevel=3)
 
     def _trace(self, key, args: tuple):
         """Run `fn` eagerly while recording it; keep the program if its replay equals eager."""
-        assert self._sources is not None
+        # Found afresh: a parameter replaced since the last trace is a new tensor to read.
+        known = self._sources = find_sources(self.fn)
         sources = Sources(
-            list(self._sources.modules), list(self._sources.optimizers), dict(self._sources.tensors)
+            list(known.modules), list(known.optimizers), dict(known.tensors), dict(known.arrays)
         )
         named = list(zip(_argument_names(self.fn, len(args)), args))
         for name, value in named:
             if not isinstance(value, Tensor):
                 visit(sources, name, value)
-        before = Snapshot(
-            [t for _, t in sources.tensors.values()], list(sources.optimizers)
-        )
-        grads_were_none = {id(t): t.grad is None for _, t in sources.tensors.values()}
+        before = Snapshot([t for _, t in sources.tensors.values()], list(sources.optimizers))
         recorder = Recorder(sources, named)
         with recording(recorder):
             result = self.fn(*args)
@@ -119,7 +119,7 @@ class CompiledFunction:
             self._cache[key] = _EAGER
             self._warn(f"it runs eagerly for these inputs: {reason}")
             return result
-        program = self._program(recorder, named, output, grads_were_none)
+        program = self._program(recorder, named, output)
         after = Snapshot([t for t, _, _ in before.tensors], [o for o, *_ in before.optimizers])
         before.restore()
         replayed = program.run(args)
@@ -134,25 +134,17 @@ class CompiledFunction:
         self._remember(key, program)
         return replayed
 
-    def _program(
-        self, recorder: Recorder, named: list, output: str, grads_were_none: dict
-    ) -> Program:
+    def _program(self, recorder: Recorder, named: list, output: str) -> Program:
         name = getattr(self.fn, "__name__", "step")
         name = name if name.isidentifier() and name != "<lambda>" else "step"
         source = generate(name, named, recorder.statements, recorder.namespace, output)
         function = build(name, source, recorder.namespace)
-        # What the program was recorded with: each tensor's shape and dtype, and whether its
-        # gradient was None when the call began (backward adds into one that is not).
-        shapes = [
-            (t, t.data.shape, t.data.dtype, grads_were_none[id(t)])
-            for _, t in recorder.sources.tensors.values()
-        ]
+        # What the program was recorded with: each tensor's shape and dtype. (Whether a
+        # gradient starts as None needs no guard: `store_grads` adds into it as backward does.)
+        shapes = [(t, t.data.shape, t.data.dtype) for _, t in recorder.sources.tensors.values()]
 
         def checks() -> bool:
-            return all(
-                t.data.shape == s and t.data.dtype == d and (t.grad is None) == n
-                for t, s, d, n in shapes
-            )
+            return all(t.data.shape == s and t.data.dtype == d for t, s, d in shapes)
 
         return Program(source, function, checks)
 
@@ -179,7 +171,7 @@ def compile(fn: Callable) -> CompiledFunction:
 
 
 def _arguments_key(args: tuple) -> tuple:
-    key = []
+    key: list = []
     for value in args:
         if isinstance(value, Tensor):
             key.append(("tensor", value.shape, value.dtype, value.requires_grad))

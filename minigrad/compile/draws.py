@@ -54,7 +54,9 @@ class Expression:
     """How a `Drawn` array was made: a generator draw (`name` given, already in the program),
     or a ufunc call on other values."""
 
-    def __init__(self, name: str | None = None, ufunc=None, method: str = "", inputs=(), kwargs=None):
+    def __init__(
+        self, name: str | None = None, ufunc=None, method: str = "", inputs=(), kwargs=None
+    ):
         self.name = name
         self.ufunc = ufunc
         self.method = method
@@ -79,7 +81,9 @@ class Drawn(np.ndarray):
             )
         plain = [x.view(np.ndarray) if isinstance(x, Drawn) else x for x in inputs]
         result = np.asarray(getattr(ufunc, method)(*plain, **kwargs))
-        return as_drawn(result, Expression(ufunc=ufunc, method=method, inputs=inputs, kwargs=kwargs))
+        return as_drawn(
+            result, Expression(ufunc=ufunc, method=method, inputs=inputs, kwargs=kwargs)
+        )
 
 
 class RecordingGenerator:

@@ -157,6 +157,12 @@ class Recorder:
             name = self._name(array, self._take(tensor_name))
             self._emit(f"{name} = T[{tensor_name!r}].data", f"{tensor_name} {_describe(array)}")
             return name
+        captured = self.sources.arrays.get(id(array))
+        if captured is not None:  # an ndarray the function holds: the same object every call
+            name = self._name(array, self._take(captured[0]))
+            self.namespace.setdefault("A", {})[captured[0]] = array
+            self._emit(f"{name} = A[{captured[0]!r}]", f"{captured[0]} {_describe(array)}")
+            return name
         if array.ndim == 1 and array.dtype.kind in "iu" and _is_arange(array):
             name = self._name(array, self._take("rows"))
             self._emit(f"{name} = np.arange({len(array)}, dtype=np.{array.dtype})")
@@ -400,6 +406,22 @@ class Recorder:
                     f"{name}.grad changed outside backward() and the optimizer; use "
                     "optimizer.zero_grad()"
                 )
+
+    def on_grad_set(self, tensor: Tensor, value) -> None:
+        """`tensor.grad = None` (`model.zero_grad()` does it for each parameter): the same."""
+        self._guarded(self._grad_set, tensor, value)
+
+    def _grad_set(self, tensor: Tensor, value) -> None:
+        if self.leaf_grads.get(tensor) is _AFTER_ZERO_GRAD:
+            return  # the recorded zero_grad (or an earlier `= None`) setting it
+        self.flush()
+        if value is not None or id(tensor) not in self.sources.tensors:
+            raise TraceMismatch("a gradient was assigned a value other than None")
+        name = self.sources.tensors[id(tensor)][0]
+        self.namespace["T"][name] = tensor
+        self.part = "update"
+        self._emit(f"T[{name!r}].grad = None")
+        self.leaf_grads[tensor] = _AFTER_ZERO_GRAD
 
     # ---- the optimizer watcher -----------------------------------------------------------------
 

@@ -34,7 +34,9 @@ def store_grads(entries: tuple) -> None:
     to another leaf, so every `.grad` owns its buffer."""
     handed_out: set = set()
     for leaf, grad, fresh in entries:
-        if not fresh and (grad.base is not None or id(grad) in handed_out or not grad.flags.writeable):
+        if not fresh and (
+            grad.base is not None or id(grad) in handed_out or not grad.flags.writeable
+        ):
             grad = grad.copy()
         handed_out.add(id(grad))
         if leaf.grad is None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import types
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..nn.module import Module
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
@@ -25,6 +27,7 @@ class Sources:
     modules: list = field(default_factory=list)
     optimizers: list = field(default_factory=list)
     tensors: dict = field(default_factory=dict)  # id(tensor) -> (name, tensor)
+    arrays: dict = field(default_factory=dict)  # id(array) -> (name, array): captured ndarrays
 
     def add_tensor(self, name: str, tensor: Tensor) -> None:
         if id(tensor) not in self.tensors:
@@ -93,6 +96,8 @@ def _visit(sources: Sources, name: str, value, depth: int, seen: set) -> None:
                 sources.add_tensor(f"{name}.param{i}" if name else f"param{i}", param)
     elif isinstance(value, Tensor):
         sources.add_tensor(name, value)
+    elif isinstance(value, np.ndarray):
+        sources.arrays.setdefault(id(value), (name, value))
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
             _visit(sources, f"{name}[{i}]", item, depth - 1, seen)

@@ -43,7 +43,10 @@ class Snapshot:
                 o,
                 {p: copy.deepcopy(s) for p, s in o.state.items()},
                 o.step_count,
-                [{k: copy.deepcopy(v) for k, v in g.items() if k != "params"} for g in o.param_groups],
+                [
+                    {k: copy.deepcopy(v) for k, v in g.items() if k != "params"}
+                    for g in o.param_groups
+                ],
             )
             for o in optimizers
         ]
@@ -67,9 +70,11 @@ class Snapshot:
     def matches_now(self) -> bool:
         """Whether the live values equal the copied ones, bit for bit."""
         now = Snapshot([t for t, _, _ in self.tensors], [o for o, *_ in self.optimizers])
-        return all(
-            _same(a[1], b[1]) and _same(a[2], b[2]) for a, b in zip(self.tensors, now.tensors)
-        ) and all(
-            _same(a[1], b[1]) and a[2] == b[2] and _same(a[3], b[3])
-            for a, b in zip(self.optimizers, now.optimizers)
-        ) and _same(self.rng, now.rng)
+        return (
+            all(_same(a[1], b[1]) and _same(a[2], b[2]) for a, b in zip(self.tensors, now.tensors))
+            and all(
+                _same(a[1], b[1]) and a[2] == b[2] and _same(a[3], b[3])
+                for a, b in zip(self.optimizers, now.optimizers)
+            )
+            and _same(self.rng, now.rng)
+        )

@@ -35,16 +35,27 @@ def _refusing(what: str):
     return read
 
 
+def _watched_grad(grad: property, recorder) -> property:
+    """`Tensor.grad`, whose assignments the recorder hears of first."""
+
+    def assign(tensor, value):
+        recorder.on_grad_set(tensor, value)
+        grad.fset(tensor, value)  # type: ignore[misc]
+
+    return property(grad.fget, assign, doc=grad.__doc__)
+
+
 @contextmanager
 def recording(recorder) -> Iterator[None]:
     """Watch everything the engine does in this scope through `recorder`."""
-    originals = {name: Tensor.__dict__[name] for name in VALUE_READS}
+    originals = {name: Tensor.__dict__[name] for name in (*VALUE_READS, "grad")}
     generator = random._generator
     autograd.add_watcher(recorder)
     optimizer_module.add_watcher(recorder)
     random._generator = RecordingGenerator(generator, recorder.on_draw)  # type: ignore[assignment]
     for name, what in VALUE_READS.items():
         setattr(Tensor, name, _refusing(what))
+    Tensor.grad = _watched_grad(originals["grad"], recorder)  # type: ignore[method-assign]
     try:
         yield
     finally:
