@@ -25,6 +25,7 @@ from ..autograd import Node
 from ..tensor import Tensor
 from .draws import Drawn, Expression, as_drawn, drawn_behind
 from .errors import TraceError, user_line
+from .symbolic import Unlowerable, lower
 from .sources import Sources
 
 
@@ -111,11 +112,6 @@ class Recorder:
     def _emit(self, code: str, comment: str = "") -> None:
         self.statements.append(Statement(code, comment, self.part))
 
-    def _constant(self, value, base: str = "c") -> str:
-        name = self._take(base)
-        self.namespace[name] = value
-        return name
-
     # ---- values -------------------------------------------------------------------------------
 
     def operand(self, value) -> str:
@@ -127,8 +123,14 @@ class Recorder:
         if isinstance(value, tuple):
             inner = ", ".join(self.operand(v) for v in value)
             return f"({inner},)" if len(value) == 1 else f"({inner})"
-        if isinstance(value, (np.dtype, slice, type(Ellipsis), np.generic)):
-            return self._constant(value, "const")
+        if isinstance(value, slice):
+            return repr(value)
+        if value is Ellipsis:
+            return "Ellipsis"
+        if isinstance(value, np.dtype):
+            return f"np.dtype({str(value)!r})"
+        if isinstance(value, np.generic) and value.dtype.kind in "biuf" and np.isfinite(value):
+            return repr(value)  # np.float32(0.5): exact
         if isinstance(value, ops.KeptSoftmax):  # a fresh one per call, as each forward makes
             if id(value) not in self.names:
                 self._emit(f"{self._name(value, self._take('kept'))} = ops.KeptSoftmax()")
@@ -167,8 +169,8 @@ class Recorder:
             name = self._name(array, self._take("rows"))
             self._emit(f"{name} = np.arange({len(array)}, dtype=np.{array.dtype})")
             return name
-        if array.ndim == 0:  # a 0-d constant made inside fn (a scale, an eps)
-            return self._constant(array, "const")
+        if array.ndim == 0 and array.dtype.kind in "biuf":  # a 0-d constant (a scale, an eps)
+            return literal_0d(array)
         raise TraceError(
             f"an op got an array of shape {array.shape} that a compiled step cannot trace back "
             "to an argument, a parameter, a captured tensor or another op (it was computed "
@@ -260,18 +262,59 @@ class Recorder:
                     name, _ = self.sources.tensors.get(id(parent), (f"leaf{len(self.kept)}", None))
                     self.sources.add_tensor(name, parent)
                     self._know_tensor(self.sources.tensors[id(parent)][0], parent)
-        inputs = [self.operand(a) for a in arrays] + [self.operand(p) for p in params]
+        inputs = [self.operand(a) for a in arrays]
+        rendered_params = [self.operand(p) for p in params]
         op_name = self._op(op)
         name = self._name(out, self._take(_snake(op.name)))
-        call = f"{op_name}.forward({', '.join(inputs)})"
-        if out.ndim == 0:
-            call = f"np.asarray({call})"
         described = ", ".join(
             _describe(a) if isinstance(a, np.ndarray) else repr(a) for a in arrays
         )
-        self._emit(f"{name} = {call}", f"{op.name}: {described} -> {_describe(out)}")
+        comment = f"{op.name}: {described} -> {_describe(out)}"
         if node is not None:
             self.node_names[node] = name
+        lines = self._lowered(
+            lambda *xs: op.forward(*xs, *params), list(zip(inputs, arrays)), params,
+            [(name, out, out.ndim == 0)],
+        )  # fmt: skip
+        if lines is not None:
+            return self._emit_lines(lines, comment)
+        call = f"{op_name}.forward({', '.join(inputs + rendered_params)})"
+        self._emit(f"{name} = np.asarray({call})" if out.ndim == 0 else f"{name} = {call}", comment)
+
+    def _lowered(self, run, inputs: list, params: tuple, outputs: list) -> list | None:
+        """The op's own code as NumPy lines (`symbolic`), or None where it cannot be written so.
+        `inputs` are (source text, value) pairs; `outputs` (name, real value, as_array)."""
+        if not all(_plain_parameter(p) for p in params):
+            return None
+        pairs = [(text, v) if isinstance(v, np.ndarray) else (None, v) for text, v in inputs]
+        try:
+            lowering, result = lower(run, pairs, self._lowered_constant)
+            results = result if isinstance(result, tuple) else (result,)
+            if len(results) != len(outputs):
+                raise Unlowerable("a different number of results")
+            for value, (_, real, _) in zip(results, outputs):
+                if (value is None) != (real is None) or (
+                    real is not None and not _same(value, real)
+                ):
+                    raise Unlowerable("a result that differs from the op's")
+            kept = [(n, v, a) for (n, _, a), v in zip(outputs, results) if n != "_"]
+            return lowering.assignments(kept)
+        except Unlowerable:
+            return None
+
+    def _lowered_constant(self, value) -> str:
+        if isinstance(value, np.ndarray) and id(value) in self.names:
+            return self.names[id(value)]
+        if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf":
+            return literal_0d(value)
+        if isinstance(value, np.generic) and np.isfinite(value):
+            return repr(value)
+        raise Unlowerable("a constant array made inside the op")
+
+    def _emit_lines(self, lines: list, comment: str) -> None:
+        for line in lines[:-1]:
+            self._emit(line)
+        self._emit(lines[-1], comment)
 
     def _op(self, op) -> str:
         name = getattr(op, "__name__", None)
@@ -301,9 +344,23 @@ class Recorder:
             name = self._take("g_" + self._parent_name(parent))
             self._name(input_grad, name)
             targets.append(name)
-        call = f"{self._op(node.op)}.vjp({', '.join([g, out, saved, repr(node.needs), *params])})"
-        lhs = ", ".join(targets) + ("," if len(targets) == 1 else "")
-        self._emit(f"{lhs} = {call}", f"{node.op.name} backward, from {g} {_describe(grad)}")
+        comment = f"{node.op.name} backward, from {g} {_describe(grad)}"
+        saved_values = () if node.saved is None else tuple(node.saved)
+        saved_texts = [self.operand(v) if isinstance(v, np.ndarray) else None for v in saved_values]
+        inputs = [(g, grad), (out, node.out)] + list(zip(saved_texts, saved_values))
+        op, needs, node_params = node.op, node.needs, node.params
+
+        def run(g_, out_, *saved_):
+            return op.vjp(g_, out_, None if node.saved is None else saved_, needs, *node_params)
+
+        outputs = [(t, v, False) for t, v in zip(targets, input_grads)]
+        lines = self._lowered(run, inputs, node.params, outputs)
+        if lines is not None:
+            self._emit_lines(lines, comment)
+        else:
+            call = f"{self._op(op)}.vjp({', '.join([g, out, saved, repr(needs), *params])})"
+            lhs = ", ".join(targets) + ("," if len(targets) == 1 else "")
+            self._emit(f"{lhs} = {call}", comment)
         for parent, input_grad, name in zip(node.parents, input_grads, targets):
             if input_grad is not None and parent is not None:
                 self._contribute(parent, input_grad, name)
@@ -472,6 +529,22 @@ class _AfterZeroGrad:
 
 
 _AFTER_ZERO_GRAD = _AfterZeroGrad()
+
+
+def literal_0d(array: np.ndarray) -> str:
+    """Source text making the 0-d `array` again, bit for bit (a float32's value is exact as a
+    Python float, so its repr round-trips)."""
+    value = array.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        raise TraceError("a non-finite constant array cannot be written into a compiled step")
+    return f"np.asarray({value!r}, dtype=np.{array.dtype})"
+
+
+def _plain_parameter(value) -> bool:
+    """A parameter the lowering may bake into the code (no per-call state such as KeptSoftmax)."""
+    if isinstance(value, tuple):
+        return all(map(_plain_parameter, value))
+    return value is None or isinstance(value, (bool, int, float, str, np.dtype))
 
 
 def _same(a, b) -> bool:
