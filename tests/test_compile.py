@@ -2,6 +2,7 @@
 state, over many steps), its guards retrace when they must, and what it cannot replay raises or
 runs eagerly with a warning."""
 
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -392,3 +393,23 @@ def test_every_kind_of_op_replays_exactly():
             assert run.programs == 1
     assert_identical(runs[0][0], runs[1][0])
     assert np.array_equal(runs[0][1], runs[1][1]) and np.array_equal(runs[0][2], runs[1][2])
+
+
+@pytest.mark.parametrize("options", [[], ["--dropout", "0.2", "--optimizer", "sgd"]])
+def test_minigrad_train_compiled_gives_eager_weights(tmp_path, capsys, options):
+    from minigrad.__main__ import main
+
+    common = ["train", "--epochs", "2", "--quiet", "--train-size", "300", *options]
+    assert main([*common, "--out", str(tmp_path / "eager"), "--no-compile"]) == 0
+    assert main([*common, "--out", str(tmp_path / "compiled"), "--show-code"]) == 0
+    printed = capsys.readouterr().out
+    assert "def step(*args):" in printed and "g_linear = g_relu * (relu > 0)" in printed
+    eager, compiled = (np.load(tmp_path / run / "model.npz") for run in ("eager", "compiled"))
+    assert eager.files == compiled.files
+    for name in eager.files:
+        assert np.array_equal(eager[name], compiled[name]), name
+    histories = [
+        json.loads((tmp_path / run / "history.json").read_text()) for run in ("eager", "compiled")
+    ]
+    histories[0].pop("seconds"), histories[1].pop("seconds")  # the only difference: speed
+    assert histories[0] == histories[1]

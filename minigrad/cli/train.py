@@ -32,7 +32,7 @@ from minigrad.data import DataLoader, TensorDataset
 
 from minigrad.serialization import atomic_write
 
-from . import artifacts, data_sources
+from . import artifacts, data_sources, train_step
 from .common import (
     OutputFolder,
     StoreGiven,
@@ -117,6 +117,7 @@ def add_parser(subparsers) -> None:
         "uninterrupted run would have",
     )
     add("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    train_step.add_options(add)
 
     def option(*names, **settings):
         """A training option: stored in the checkpoint, and taken from it by --resume."""
@@ -209,16 +210,14 @@ class Progress:
             self.bar.close()
 
 
-def train_epoch(model, loader, optimizer) -> tuple[float, float]:
-    """One pass over `loader`: (mean training loss, training accuracy during the pass)."""
+def train_epoch(model, loader, optimizer, step=None) -> tuple[float, float]:
+    """One pass over `loader`: (mean training loss, training accuracy during the pass).
+    `step(x, y) -> (loss, logits)` is the training step (`train_step`; eager if None)."""
     model.train()
+    step = step or train_step.training_step(model, optimizer, compiled=False)
     total_loss, correct, seen = 0.0, 0, 0
     for batch_x, batch_y in loader:
-        logits = model(batch_x)
-        loss = nn.functional.cross_entropy(logits, batch_y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        loss, logits = step(batch_x, batch_y)
         labels = np.asarray(getattr(batch_y, "data", batch_y))
         total_loss += loss.item() * len(labels)  # .item(): a float, so no graph is kept alive
         correct += int((logits.numpy().argmax(axis=1) == labels).sum())
@@ -505,11 +504,14 @@ def train(training: Training) -> None:
 
 def train_epochs(training: Training, progress: Progress) -> None:
     args, history = training.args, training.history
+    step = train_step.training_step(
+        training.model, training.optimizer, not args.no_compile, args.show_code
+    )
     try:
         for epoch in range(training.epoch + 1, args.epochs + 1):
             started = time.perf_counter()
             lr = training.optimizer.param_groups[0]["lr"]
-            loss, train_acc = train_epoch(training.model, training.loader, training.optimizer)
+            loss, train_acc = train_epoch(training.model, training.loader, training.optimizer, step)
             if not math.isfinite(loss):
                 record(history, lr, None, None, train_acc, None)
                 raise Diverged(epoch, loss, lr)

@@ -64,10 +64,12 @@ def build(name: str, source: str, namespace: dict) -> Callable:
 
 
 def _line(code: str, comment: str) -> str:
-    text = "    " + code
+    """`code` indented into the function body, `comment` after its first line."""
+    first, *rest = code.split("\n")
+    text = "    " + first
     if comment:
         text = text.ljust(_COMMENT_COLUMN) + "  # " + comment
-    return text
+    return "\n".join([text] + ["    " + line for line in rest])
 
 
 def _shape_of(array: np.ndarray) -> str:

@@ -448,7 +448,8 @@ class Recorder:
                 raise TraceMismatch(f"backward stored {tensor_name}.grad differently")
             self.leaf_grads[leaf] = leaf.grad
         self.part = "backward"
-        self._emit(f"store_grads(({', '.join(entries)},))", "leaf gradients into .grad")
+        listed = "".join(f"\n    {entry}," for entry in entries)
+        self._emit(f"store_grads(({listed}\n))", "each leaf's gradient into its .grad")
         self.check_leaves()
 
     def check_leaves(self) -> None:
