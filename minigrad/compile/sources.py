@@ -51,7 +51,11 @@ class Sources:
 def find_sources(fn) -> Sources:
     """The modules, optimizers and tensors `fn` can reach without running."""
     sources = Sources()
-    for name, value in _roots(fn):
+    roots = _roots(fn)
+    # Modules first, so parameters are named by their paths in the model (`0.weight`), not by
+    # their place in an optimizer that happens to be named first.
+    roots.sort(key=lambda root: not isinstance(root[1], Module))
+    for name, value in roots:
         _visit(sources, name, value, _DEPTH, set())
     return sources
 
