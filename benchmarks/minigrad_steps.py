@@ -83,7 +83,9 @@ def _tensor_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
     return step
 
 
-def _module_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
+def module_network(problem: MLPProblem) -> tuple:
+    """The module form's network for `problem` on a private copy of its weights: (model,
+    optimizer, inputs, targets, loss function)."""
     from minigrad import nn, optim
 
     layers = []
@@ -95,11 +97,15 @@ def _module_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
         if i < len(problem.sizes) - 2:
             layers.append(nn.Tanh() if problem.activation == "tanh" else nn.ReLU(inplace=True))
     model = nn.Sequential(*layers)
-    parameters = [p for layer in layers for p in layer.parameters()]
-    optimizer = optim.SGD(parameters, lr=LEARNING_RATE)
+    optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
     inputs = mg.Tensor(problem.inputs)
     targets = problem.targets if problem.loss == "cross_entropy" else mg.Tensor(problem.targets)
-    loss_function = _loss_function(problem)
+    return model, optimizer, inputs, targets, _loss_function(problem)
+
+
+def _module_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
+    model, optimizer, inputs, targets, loss_function = module_network(problem)
+    parameters = list(model.parameters())
 
     def step() -> list[np.ndarray]:
         optimizer.zero_grad()
@@ -110,8 +116,8 @@ def _module_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
     return step
 
 
-def chain_phases(start: np.ndarray, length: int) -> tuple[Callable, Callable]:
-    """The chain's forward (ending in a sum) and its backward, returning d sum / d start."""
+def chain(start: np.ndarray, length: int) -> tuple[mg.Tensor, Callable[[], mg.Tensor]]:
+    """The chain's leaf and its forward, which clears the leaf's gradient and ends in a sum."""
     ops = chain_ops(length)
     leaf = mg.Tensor(start, requires_grad=True)
 
@@ -126,6 +132,13 @@ def chain_phases(start: np.ndarray, length: int) -> tuple[Callable, Callable]:
             else:
                 value = value.tanh()
         return value.sum()
+
+    return leaf, forward
+
+
+def chain_phases(start: np.ndarray, length: int) -> tuple[Callable, Callable]:
+    """The chain's forward (ending in a sum) and its backward, returning d sum / d start."""
+    leaf, forward = chain(start, length)
 
     def backward(total: mg.Tensor) -> np.ndarray:
         total.backward()

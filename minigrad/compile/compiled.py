@@ -77,7 +77,7 @@ class CompiledFunction:
             )
         if self._sources is None:
             self._sources = find_sources(self.fn)
-        key = (_arguments_key(args), autograd.is_grad_enabled(), self._sources.signature())
+        key = (_arguments_key(args), autograd.is_grad_enabled(), self._sources.modes())
         entry = self._cache.get(key)
         if entry is _EAGER:
             return self.fn(*args)
@@ -139,12 +139,16 @@ class CompiledFunction:
         name = name if name.isidentifier() and name != "<lambda>" else "step"
         source = generate(name, named, recorder.statements, recorder.namespace, output)
         function = build(name, source, recorder.namespace)
-        # What the program was recorded with: each tensor's shape and dtype. (Whether a
-        # gradient starts as None needs no guard: `store_grads` adds into it as backward does.)
+        # What the program was recorded with: each module's parameters and submodules in their
+        # places, each tensor's shape and dtype. (Whether a gradient starts as None needs no
+        # guard: `store_grads` adds into it as backward does.)
+        slots = recorder.sources.slots()
         shapes = [(t, t.data.shape, t.data.dtype) for _, t in recorder.sources.tensors.values()]
 
         def checks() -> bool:
-            return all(t.data.shape == s and t.data.dtype == d for t, s, d in shapes)
+            return all([registry[name] is held for registry, name, held in slots]) and all(
+                [t.data.shape == s and t.data.dtype == d for t, s, d in shapes]
+            )
 
         return Program(source, function, checks)
 

@@ -9,6 +9,7 @@ call returned, tensors rebuilt around the arrays it computed.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,13 +48,58 @@ def generate(name: str, arguments: list, statements: list, namespace: dict, outp
         elif isinstance(value, np.ndarray):
             lines.append(_line(f"{argument} = args[{index}]", _shape_of(value)))
     part = None
-    for statement in statements:
+    for statement in _with_deletions(statements, output):
         if statement.part != part:
             part = statement.part
             lines.append(f"    # ---- {_PARTS[part]}")
         lines.append(_line(statement.code, statement.comment))
     lines.append(f"    return {output}")
     return "\n".join(lines) + "\n"
+
+
+def _names(code: str) -> tuple[set, set]:
+    """(names read, names bound) by one statement's code."""
+    read: set[str] = set()
+    bound: set[str] = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Name):
+            (bound if isinstance(node.ctx, ast.Store) else read).add(node.id)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            read.add(node.target.id)
+    return read, bound
+
+
+def _with_deletions(statements: list, output: str) -> list:
+    """`statements` with `del` after each variable's last use, so every array is freed as soon
+    as the step is done with it, as eager's backward frees what each node saved: the compiled
+    step's peak memory is then that of the hand-written one, not of all its arrays at once."""
+    uses = [_names(statement.code) for statement in statements]
+    # Arrays read from tensors and captured arrays stay alive with them: no use deleting those.
+    held = {
+        name
+        for statement, (_, bound) in zip(statements, uses)
+        if statement.code.startswith(
+            tuple(f"{b} = T[" for b in bound) + tuple(f"{b} = A[" for b in bound)
+        )
+        for name in bound
+    }
+    bound_here = set().union(*(bound for _, bound in uses)) - held
+    kept = _names(output)[0]
+    last: dict = {}
+    for index, (read, bound) in enumerate(uses):
+        for name in (read | bound) & bound_here:
+            last[name] = index
+    dead_after: dict = {}
+    for name, index in last.items():
+        if name not in kept and name != "_":
+            dead_after.setdefault(index, []).append(name)
+    result = []
+    for index, statement in enumerate(statements):
+        result.append(statement)
+        if index in dead_after:
+            names = ", ".join(sorted(dead_after[index]))
+            result.append(type(statement)(f"del {names}", "", statement.part))
+    return result
 
 
 def build(name: str, source: str, namespace: dict) -> Callable:

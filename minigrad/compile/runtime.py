@@ -39,7 +39,8 @@ def store_grads(entries: tuple) -> None:
         ):
             grad = grad.copy()
         handed_out.add(id(grad))
-        if leaf.grad is None:
+        current = leaf.grad
+        if current is None:
             leaf.grad = grad
         else:
-            leaf.grad += grad
+            current += grad  # into the buffer .grad holds, as backward adds

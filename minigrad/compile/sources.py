@@ -38,14 +38,18 @@ class Sources:
                 unique = f"{name}_{count}"
             self.tensors[id(tensor)] = (unique, tensor)
 
-    def signature(self) -> tuple:
-        """What must not change between calls replaying one program: every module's mode and
-        every parameter's identity, shape and dtype."""
-        modes = tuple(module.training for module in self.modules)
-        parameters = tuple(
-            (id(p), p.shape, p.dtype) for module in self.modules for p in module.parameters()
-        )
-        return modes, parameters
+    def modes(self) -> tuple:
+        """Every module's train/eval mode: part of a call's signature."""
+        return tuple([module.training for module in self.modules])
+
+    def slots(self) -> list:
+        """(registry, name, object) for every parameter and submodule of every module: a
+        program recorded with these objects replays only while each is still in its place."""
+        return [
+            (module.__dict__, name, module.__dict__[name])
+            for module in self.modules
+            for name in (*module._parameter_names, *module._module_names)
+        ]
 
 
 def find_sources(fn) -> Sources:
@@ -108,9 +112,17 @@ def _visit(sources: Sources, name: str, value, depth: int, seen: set) -> None:
     elif isinstance(value, dict):
         for key, item in value.items():
             _visit(sources, f"{name}[{key!r}]", item, depth - 1, seen)
+    elif isinstance(value, types.FunctionType):  # a helper the function calls: its closure
+        for key, cell in zip(value.__code__.co_freevars, value.__closure__ or ()):
+            try:
+                _visit(
+                    sources, f"{name}.{key}" if name else key, cell.cell_contents, depth - 1, seen
+                )
+            except ValueError:  # a cell not yet filled
+                continue
     elif hasattr(value, "__dict__") and not isinstance(value, (type, types.ModuleType)):
         if callable(value) and not hasattr(value, "__self__"):
-            return  # a function: what it reads is found only if it is the one compiled
+            return  # another callable: what it reads is not looked for
         for key, item in vars(value).items():
             _visit(sources, f"{name}.{key}" if name else key, item, depth - 1, seen)
 

@@ -1,0 +1,60 @@
+"""The minigrad steps of `minigrad_steps`, each run through `mg.compile`: the first call records
+the step, later calls run its generated NumPy code (docs/compile.md).
+
+The chain (cases 1 and 5) compiles forward and backward together, so its phases are not timed
+apart; the MLP steps (cases 2-4) are the module form's, compiled whole, update included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+import minigrad as mg
+
+from . import minigrad_steps
+from .problems import MLPProblem
+
+name = "minigrad-compiled"
+version = mg.__version__
+form = "modules"
+
+
+def mlp_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
+    """One compiled SGD step per call on a private copy of the weights; returns its gradients."""
+    model, optimizer, inputs, targets, loss_function = minigrad_steps.module_network(problem)
+    parameters = list(model.parameters())
+
+    def step():
+        optimizer.zero_grad()
+        loss = loss_function(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    compiled = mg.compile(step)
+
+    def train() -> list[np.ndarray]:
+        compiled()
+        return [parameter.grad for parameter in parameters]
+
+    train.compiled = compiled  # type: ignore[attr-defined]  # its code, for a reader
+    return train
+
+
+def chain_phases(start: np.ndarray, length: int) -> tuple[Callable, Callable]:
+    """The chain's forward and backward compiled as one step (the 'forward' phase), returning
+    d sum / d start; the 'backward' phase hands that gradient on."""
+    leaf, forward = minigrad_steps.chain(start, length)
+
+    def step() -> None:
+        forward().backward()
+
+    compiled = mg.compile(step)
+
+    def forward_and_backward() -> np.ndarray:
+        compiled()
+        return leaf.grad
+
+    return forward_and_backward, lambda gradient: gradient
