@@ -89,3 +89,31 @@ def test_chain_growth_pairs_the_two_lengths_of_each_round():
     short = [(1.0, 1.0), (2.0, 2.0), (1.0, 3.0)]
     long = [(10.0, 10.0), (30.0, 30.0), (20.0, 20.0)]
     assert _round_growths(short, long) == [10.0, 15.0, 10.0]
+
+
+def test_the_compiled_engine_gives_the_eager_engines_gradients_bit_for_bit():
+    started, _ = start_engines(["minigrad", "minigrad-compiled"], 1, "modules", False)
+    try:
+        assert started["minigrad-compiled"].meta["engine"] == "minigrad-compiled"
+        for kind, argument in (("chain", 30), ("mlp", "lecture_mlp"), ("mlp", "mnist_mlp")):
+            for engine in started.values():
+                engine.prepare("case", kind, argument)
+            for _ in range(3):  # the first call records the step, the later ones replay it
+                eager, compiled = (engine.run("case") for engine in started.values())
+                assert all(map(lambda a, b: (a == b).all(), eager, compiled)), (kind, argument)
+            for engine in started.values():
+                engine.drop("case")
+    finally:
+        stop_engines(started)
+
+
+def test_the_table_has_the_compiled_columns_only_when_it_ran():
+    from benchmarks.report import markdown_table
+
+    row = {"case": "2", "unit": "us", "threads": 1, "ratios": True, "target": "", "met": ""}
+    without = markdown_table([dict(row, values={"numpy": 80.0, "minigrad": 160.0})])
+    assert "minigrad-compiled" not in without and "| 2.00 |" in without
+    values = {"numpy": 80.0, "minigrad": 160.0, "minigrad-compiled": 84.0}
+    table = markdown_table([dict(row, values=values)])
+    assert "| minigrad | minigrad-compiled | compiled/numpy | minigrad/numpy |" in table
+    assert "| 160 | 84.0 | 1.05 | 2.00 |" in table

@@ -413,3 +413,15 @@ def test_minigrad_train_compiled_gives_eager_weights(tmp_path, capsys, options):
     ]
     histories[0].pop("seconds"), histories[1].pop("seconds")  # the only difference: speed
     assert histories[0] == histories[1]
+
+
+def test_arguments_named_like_the_codes_helpers_still_work():
+    w = mg.ones(3, 1, requires_grad=True)
+
+    def np(T, OPT):  # noqa: N803 - names the generated code uses itself
+        return (T @ w + OPT).sum()
+
+    compiled = mg.compile(np)
+    for _ in range(2):
+        assert float(compiled(mg.ones(2, 3), mg.ones(2, 1)).data) == 8.0
+    assert "def step(*args):" in compiled.code

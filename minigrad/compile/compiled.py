@@ -28,7 +28,7 @@ from .. import autograd
 from ..tensor import Tensor
 from .errors import CompileWarning
 from .program import Program, build, generate
-from .recorder import Recorder
+from .recorder import RESERVED, Recorder
 from .sources import Sources, find_sources, visit
 from .state import Snapshot
 from .tracing import recording
@@ -136,8 +136,10 @@ class CompiledFunction:
 
     def _program(self, recorder: Recorder, named: list, output: str) -> Program:
         name = getattr(self.fn, "__name__", "step")
-        name = name if name.isidentifier() and name != "<lambda>" else "step"
-        source = generate(name, named, recorder.statements, recorder.namespace, output)
+        if not name.isidentifier() or name in recorder.namespace or name in RESERVED:
+            name = "step"
+        arguments = list(zip(recorder.argument_names, (value for _, value in named)))
+        source = generate(name, arguments, recorder.statements, output)
         function = build(name, source, recorder.namespace)
         # What the program was recorded with: each module's parameters and submodules in their
         # places, each tensor's shape and dtype. (Whether a gradient starts as None needs no

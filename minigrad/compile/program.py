@@ -39,8 +39,9 @@ class Program:
         return self.function(*args)
 
 
-def generate(name: str, arguments: list, statements: list, namespace: dict, output: str) -> str:
-    """The source of `def name(*args)` running `statements` and returning `output`."""
+def generate(name: str, arguments: list, statements: list, output: str) -> str:
+    """The source of `def name(*args)` reading `arguments` ((variable, value) pairs), running
+    `statements` and returning `output`."""
     lines = [f"def {name}(*args):"]
     for index, (argument, value) in enumerate(arguments):
         if isinstance(value, Tensor):

@@ -58,6 +58,10 @@ _OPERATORS = {
 }  # fmt: skip
 
 
+# Names the generated code uses for its helpers, never for a variable.
+RESERVED = ("np", "ops", "T", "A", "OPT", "rng", "wrap", "conform", "store_grads", "args")
+
+
 class Recorder:
     """Builds the statements of one traced call; `namespace` holds what they refer to."""
 
@@ -67,7 +71,7 @@ class Recorder:
         self.namespace: dict = {"np": np, "ops": ops, "T": {}, "OPT": []}
         self.names: dict[int, str] = {}
         self.kept: list = []  # every object named, alive until the recording ends
-        self.taken: set = set()
+        self.taken: set = set(RESERVED) | {op.__name__ for op in ops.PRIMITIVES}
         self.table: dict = {}  # node or leaf -> _Gradient, the walk's sums as the walk has them
         self.node_names: dict = {}  # node -> the variable of its output
         self.leaf_grads: dict = {}  # leaf -> the .grad array it is known to hold
@@ -76,12 +80,13 @@ class Recorder:
         self.arrays_of: dict[int, tuple] = {}  # id(array) -> (tensor name, tensor)
         for name, tensor in sources.tensors.values():
             self._know_tensor(name, tensor)
-        self.arguments: set = set()
+        self.arguments: set = set()  # ids of the arguments' arrays
+        self.argument_names: list[str] = []  # the variable each argument's array is read into
         for name, value in arguments:
-            self._take(name)
+            name = self._take(name)
+            self.argument_names.append(name)
             if isinstance(value, Tensor):
                 self.arguments.add(id(value.data))
-            if isinstance(value, Tensor):
                 self._name(value.data, name)
             elif isinstance(value, np.ndarray):
                 self._name(value, name)
