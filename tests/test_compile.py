@@ -179,7 +179,8 @@ def test_the_code_names_ops_parameters_and_shapes():
     for text in (
         "linear = x @ p_0_weight",  # the ops' own NumPy code, written out
         "linear += p_0_bias",
-        "np.maximum(linear, 0)",
+        "np.maximum(linear, 0, out=linear)",  # into a buffer nothing reads again
+        "relu = linear",
         "g_linear = g_relu * (relu > 0)",  # Relu's VJP, as the hand derivation
         "SoftmaxCrossEntropy.vjp(",  # an op whose code keeps state: its own method
         "# Relu backward",
