@@ -117,3 +117,10 @@ def test_the_table_has_the_compiled_columns_only_when_it_ran():
     table = markdown_table([dict(row, values=values)])
     assert "| minigrad | minigrad-compiled | compiled/numpy | minigrad/numpy |" in table
     assert "| 160 | 84.0 | 1.05 | 2.00 |" in table
+
+
+def test_the_first_compiled_call_is_measured_in_eager_steps():
+    from benchmarks.first_call import first_call_in_eager_steps
+
+    seconds, steps = first_call_in_eager_steps("lecture_mlp", eager_steps=3)
+    assert seconds > 0 and steps > 0
