@@ -177,6 +177,29 @@ class Module:
         """Evaluation mode: `train(False)`."""
         return self.train(False)
 
+    def to(self, dtype) -> Module:
+        """Cast every parameter to the floating `dtype`, in place, and return self (PyTorch's
+        `module.to(dtype)`). A parameter keeps its identity, so an optimizer built on it still
+        updates it; a gradient is cast with it."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"a module's parameters are floating point; got dtype {dtype}")
+        for parameter in self.parameters():
+            if parameter.dtype != dtype:
+                grad = parameter.grad
+                parameter.grad = None
+                parameter.data = parameter.data.astype(dtype)
+                parameter.grad = None if grad is None else grad.astype(dtype)
+        return self
+
+    def double(self) -> Module:
+        """Cast every parameter to float64 (`to(float64)`)."""
+        return self.to(np.float64)
+
+    def float(self) -> Module:
+        """Cast every parameter to float32 (`to(float32)`)."""
+        return self.to(np.float32)
+
     def zero_grad(self) -> None:
         """Set every parameter's gradient to None (the next backward writes it afresh)."""
         for parameter in self.parameters():
