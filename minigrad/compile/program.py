@@ -49,7 +49,7 @@ def generate(name: str, arguments: list, statements: list, output: str) -> str:
         elif isinstance(value, np.ndarray):
             lines.append(_line(f"{argument} = args[{index}]", _shape_of(value)))
     part = None
-    for statement in _with_deletions(_in_place(statements, output), output):
+    for statement in _with_deletions(statements, output):
         if statement.part != part:
             part = statement.part
             lines.append(f"    # ---- {_PARTS[part]}")
@@ -68,24 +68,6 @@ def _names(code: str) -> tuple[set, set]:
         elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
             read.add(node.target.id)
     return read, bound
-
-
-def _in_place(statements: list, output: str) -> list:
-    """Each forward that may write into its input's buffer does, where nothing reads that
-    input afterwards (as the hand-written step's `np.maximum(z, 0, out=z)`): the same values,
-    one array fewer to allocate and fill."""
-    reads = [_names(statement.code)[0] for statement in statements]
-    returned = _names(output)[0]
-    result = []
-    for index, statement in enumerate(statements):
-        if statement.in_place is not None:
-            source, code = statement.in_place
-            later = set().union(*reads[index + 1 :]) | returned
-            if source not in later:
-                comment = f"{statement.comment}, in {source}'s buffer"
-                statement = statement._replace(code=code, comment=comment)
-        result.append(statement)
-    return result
 
 
 def _with_deletions(statements: list, output: str) -> list:

@@ -35,16 +35,11 @@ class TraceMismatch(RuntimeError):
 
 
 class Statement(NamedTuple):
-    """One line of the generated program: its code, a comment, and the part of the step.
-
-    `in_place` is (input, code) for a one-input elementwise forward that may write into its
-    input's buffer instead (the op's `forward_into`), if nothing reads that input afterwards.
-    """
+    """One line of the generated program: its code, a comment, and the part of the step."""
 
     code: str
     comment: str
     part: str  # "forward", "backward" or "update"
-    in_place: tuple | None = None
 
 
 class _Gradient:
@@ -82,7 +77,6 @@ class Recorder:
         self.leaf_grads: dict = {}  # leaf -> the .grad array it is known to hold
         self.part = "forward"
         self.failed = ""  # why the recording stopped, if it did
-        self.fresh: set = set()  # variables holding a buffer an op made for them alone
         self.arrays_of: dict[int, tuple] = {}  # id(array) -> (tensor name, tensor)
         for name, tensor in sources.tensors.values():
             self._know_tensor(name, tensor)
@@ -287,26 +281,10 @@ class Recorder:
             lambda *xs: op.forward(*xs, *params), list(zip(inputs, arrays)), params,
             [(name, out, out.ndim == 0)],
         )  # fmt: skip
-        if out.base is None and out.ndim > 0:
-            self.fresh.add(name)  # a buffer of its own, which a later op may overwrite
-        in_place = self._in_place(op, arrays, params, inputs, name, out)
         if lines is not None:
-            return self._emit_lines(lines, comment, in_place)
+            return self._emit_lines(lines, comment)
         call = f"{op_name}.forward({', '.join(inputs + rendered_params)})"
-        code = f"{name} = np.asarray({call})" if out.ndim == 0 else f"{name} = {call}"
-        self.statements.append(Statement(code, comment, self.part, in_place))
-
-    def _in_place(self, op, arrays, params, inputs: list, name: str, out) -> tuple | None:
-        """(input, code) writing `op` into its input's own buffer (`forward_into`), for an input
-        the program made itself with a buffer of its own; the generator uses it only if nothing
-        reads the input afterwards."""
-        if op.forward_into is None or params or len(arrays) != 1 or inputs[0] not in self.fresh:
-            return None
-        if arrays[0].dtype.kind != "f":
-            return None
-        lines = self._lowered(op.forward_into, [(inputs[0], arrays[0])], (), [(name, out, False)])
-        code = "\n".join(lines) if lines else f"{name} = {op.__name__}.forward_into({inputs[0]})"
-        return inputs[0], code
+        self._emit(f"{name} = np.asarray({call})" if out.ndim == 0 else f"{name} = {call}", comment)
 
     def _lowered(self, run, inputs: list, params: tuple, outputs: list) -> list | None:
         """The op's own code as NumPy lines (`symbolic`), or None where it cannot be written so.
@@ -338,10 +316,10 @@ class Recorder:
             return repr(value)
         raise Unlowerable("a constant array made inside the op")
 
-    def _emit_lines(self, lines: list, comment: str, in_place: tuple | None = None) -> None:
+    def _emit_lines(self, lines: list, comment: str) -> None:
         for line in lines[:-1]:
             self._emit(line)
-        self.statements.append(Statement(lines[-1], comment, self.part, in_place))
+        self._emit(lines[-1], comment)
 
     def _op(self, op) -> str:
         name = getattr(op, "__name__", None)
