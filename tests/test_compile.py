@@ -243,6 +243,7 @@ def test_a_replaced_parameter_retraces():
         (lambda loss: bool(loss), "bool(tensor)"),
         (lambda loss: loss.numpy(), "tensor.numpy()"),
         (lambda loss: loss.tolist(), "tensor.tolist()"),
+        (lambda loss: np.asarray(loss.detach()), "np.asarray(tensor)"),
     ],
 )
 def test_reading_a_value_inside_raises_naming_the_line(read, what):
@@ -427,3 +428,22 @@ def test_arguments_named_like_the_codes_helpers_still_work():
     for _ in range(2):
         assert float(compiled(mg.ones(2, 3), mg.ones(2, 1)).data) == 8.0
     assert "def step(*args):" in compiled.code
+
+
+def test_indexing_by_an_arguments_values_reads_them_at_run_time():
+    w = mg.Tensor(np.arange(12.0).reshape(4, 3), requires_grad=True)
+    optimizer = optim.SGD([w], lr=0.1)
+
+    def step(rows):
+        optimizer.zero_grad()
+        loss = (w[rows] ** 2).sum()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    compiled = mg.compile(step)
+    picks = [np.array([0, 1]), np.array([3, 3]), np.array([2, 0])]
+    for rows in picks:
+        expected = float((w.data[rows] ** 2).sum())
+        assert float(compiled(mg.tensor(rows)).data) == expected
+    assert compiled.programs == 1

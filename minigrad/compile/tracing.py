@@ -2,7 +2,7 @@
 
 Inside it the recorder watches every op and VJP (`autograd.add_watcher`), every optimizer call
 (`optim.optimizer.add_watcher`) and every draw of the engine RNG, and the Tensor methods that
-hand a value to Python (`bool(t)`, `float(t)`, `t.item()`, `t.tolist()`, `t.numpy()`) raise
+hand a value to Python (`bool(t)`, `float(t)`, `t.item()`, `t.tolist()`, `t.numpy()`, `np.asarray(t)`) raise
 `TraceError`: a program recorded once cannot take the branch a later value would. All of it is
 undone on the way out, however the call ends.
 """
@@ -25,6 +25,7 @@ VALUE_READS = {
     "item": "tensor.item()",
     "tolist": "tensor.tolist()",
     "numpy": "tensor.numpy()",
+    "__array__": "np.asarray(tensor) (or another NumPy function given a tensor)",
 }
 
 
