@@ -447,3 +447,19 @@ def test_indexing_by_an_arguments_values_reads_them_at_run_time():
         expected = float((w.data[rows] ** 2).sum())
         assert float(compiled(mg.tensor(rows)).data) == expected
     assert compiled.programs == 1
+
+
+def test_a_decorated_evaluation_without_grad_finds_the_model_it_reads():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+
+    @mg.no_grad()
+    def evaluate(x):
+        return model(x).softmax(axis=-1)
+
+    compiled = mg.compile(evaluate)
+    x = mg.randn(5, 3)
+    for _ in range(2):
+        assert np.array_equal(compiled(x).data, evaluate(x).data)
+    model[0].weight.data += 1  # parameters are read at run time
+    assert np.array_equal(compiled(x).data, evaluate(x).data)
+    assert compiled.programs == 1

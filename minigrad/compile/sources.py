@@ -71,6 +71,9 @@ def _roots(fn) -> list:
     bound = getattr(fn, "__self__", None)
     if bound is not None and not isinstance(bound, types.ModuleType):
         roots.append(("self", bound))
+    wrapped = getattr(fn, "__wrapped__", None)  # under a decorator (functools.wraps)
+    if wrapped is not None:
+        roots.append(("", wrapped))
     code = getattr(fn, "__code__", None)
     if code is None:
         return roots
@@ -112,14 +115,9 @@ def _visit(sources: Sources, name: str, value, depth: int, seen: set) -> None:
     elif isinstance(value, dict):
         for key, item in value.items():
             _visit(sources, f"{name}[{key!r}]", item, depth - 1, seen)
-    elif isinstance(value, types.FunctionType):  # a helper the function calls: its closure
-        for key, cell in zip(value.__code__.co_freevars, value.__closure__ or ()):
-            try:
-                _visit(
-                    sources, f"{name}.{key}" if name else key, cell.cell_contents, depth - 1, seen
-                )
-            except ValueError:  # a cell not yet filled
-                continue
+    elif isinstance(value, types.FunctionType):  # a helper the function calls: what it reads
+        for key, item in _roots(value):
+            _visit(sources, key, item, depth - 1, seen)
     elif hasattr(value, "__dict__") and not isinstance(value, (type, types.ModuleType)):
         if callable(value) and not hasattr(value, "__self__"):
             return  # another callable: what it reads is not looked for
