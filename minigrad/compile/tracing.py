@@ -1,10 +1,10 @@
 """`recording(recorder)`: the scope in which one eager call is watched.
 
 Inside it the recorder watches every op and VJP (`autograd.add_watcher`), every optimizer call
-(`optim.optimizer.add_watcher`) and every draw of the engine RNG, and the Tensor methods that
-hand a value to Python (`bool(t)`, `float(t)`, `t.item()`, `t.tolist()`, `t.numpy()`, `np.asarray(t)`) raise
-`TraceError`: a program recorded once cannot take the branch a later value would. All of it is
-undone on the way out, however the call ends.
+(`optim.optimizer.add_watcher`), every `.grad` assignment and every draw of the engine RNG, and
+the Tensor methods that hand a value to Python (`bool(t)`, `float(t)`, `t.item()`,
+`t.tolist()`, `t.numpy()`, `np.asarray(t)`) raise `TraceError`: a program recorded once cannot
+take the branch a later value would. All of it is undone on the way out, however it ends.
 """
 
 from __future__ import annotations
