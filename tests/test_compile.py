@@ -80,7 +80,13 @@ def test_compiled_steps_equal_eager_bit_for_bit(network, steps, optimizer_name):
     compiled = train(problem, optimizer_name, True, steps)
     for eager_part, compiled_part in zip(eager[:3], compiled[:3]):
         assert_identical(eager_part, compiled_part)
-    assert compiled[3].programs == 1
+    code = compiled[3].code
+    if optimizer_name.startswith("sgd"):  # SGD's rule written out, its options read at run time
+        assert "lr = float(OPT[0].param_groups[0]['lr'])" in code and "-= lr * " in code
+        # with momentum, the first step (which makes the buffers) is a call, then a new program
+        assert compiled[3].programs == (2 if "momentum" in optimizer_name else 1)
+    else:  # Adam's rule takes a square root of a number read at run time: called as a whole
+        assert "OPT[0].step()" in code and compiled[3].programs == 1
 
 
 def test_dropout_masks_are_fresh_each_call_and_follow_the_seed():
@@ -185,7 +191,8 @@ def test_the_code_names_ops_parameters_and_shapes():
         "# Relu backward",
         "0.weight",
         "(5, 3) float32",
-        ".step()",
+        "p_0_weight -= lr * g",  # SGD's rule
+        "T['0.weight'].data = p_0_weight",
     ):
         assert text in code, text
 
@@ -463,3 +470,31 @@ def test_a_decorated_evaluation_without_grad_finds_the_model_it_reads():
     model[0].weight.data += 1  # parameters are read at run time
     assert np.array_equal(compiled(x).data, evaluate(x).data)
     assert compiled.programs == 1
+
+
+def test_options_the_update_branches_on_retrace_when_they_change():
+    def trained(compiled: bool):
+        mg.manual_seed(2)
+        model = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 1))
+        optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        x, y = mg.randn(6, 4), mg.randn(6, 1)
+
+        def step(x, y):
+            optimizer.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        run = mg.compile(step) if compiled else step
+        losses = []
+        for options in ({}, {}, {"weight_decay": 0.01}, {"nesterov": True}, {"momentum": 0.0}):
+            optimizer.param_groups[0].update(options)
+            losses += [run(x, y).data.copy() for _ in range(3)]
+        return losses, [p.data.copy() for p in model.parameters()], run
+
+    eager, compiled = trained(False), trained(True)
+    assert_identical(eager[0], compiled[0])
+    assert_identical(eager[1], compiled[1])
+    assert compiled[2].programs == 5  # the buffers made; weight decay; Nesterov; no momentum
+    assert "momentum_buffer" not in compiled[2].code

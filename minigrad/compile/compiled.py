@@ -27,7 +27,7 @@ import numpy as np
 from .. import autograd
 from ..tensor import Tensor
 from .errors import CompileWarning
-from .program import Program, build, generate
+from .program import Program, build, generate, generate_guards
 from .recorder import RESERVED, Recorder
 from .sources import Sources, find_sources, visit
 from .state import Snapshot
@@ -141,6 +141,7 @@ class CompiledFunction:
         arguments = list(zip(recorder.argument_names, (value for _, value in named)))
         source = generate(name, arguments, recorder.statements, output)
         function = build(name, source, recorder.namespace)
+        guards = build("guards", generate_guards(recorder.guards), recorder.namespace)
         # What the program was recorded with: each module's parameters and submodules in their
         # places, each tensor's shape and dtype. (Whether a gradient starts as None needs no
         # guard: `store_grads` adds into it as backward does.)
@@ -148,8 +149,10 @@ class CompiledFunction:
         shapes = [(t, t.data.shape, t.data.dtype) for _, t in recorder.sources.tensors.values()]
 
         def checks() -> bool:
-            return all([registry[name] is held for registry, name, held in slots]) and all(
-                [t.data.shape == s and t.data.dtype == d for t, s, d in shapes]
+            return (
+                all([registry[name] is held for registry, name, held in slots])
+                and all([t.data.shape == s and t.data.dtype == d for t, s, d in shapes])
+                and guards()
             )
 
         return Program(source, function, checks)

@@ -58,6 +58,14 @@ def generate(name: str, arguments: list, statements: list, output: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def generate_guards(guards: list) -> str:
+    """The source of `def guards()`: whether every (expression, value) of `guards` still holds
+    (the branches the recorded code took: momentum or not, a buffer made yet or not)."""
+    tests = [f"bool({expression}) is {value!r}" for expression, value in dict.fromkeys(guards)]
+    body = " and ".join(tests) if tests else "True"
+    return f"def guards():\n    return {body}\n"
+
+
 def _names(code: str) -> tuple[set, set]:
     """(names read, names bound) by one statement's code."""
     read: set[str] = set()

@@ -26,6 +26,7 @@ from ..tensor import Tensor
 from .draws import Drawn, Expression, as_drawn, drawn_behind
 from .errors import TraceError, user_line
 from .symbolic import Unlowerable, lower
+from .updates import lower_step
 from .sources import Sources
 
 
@@ -77,6 +78,7 @@ class Recorder:
         self.leaf_grads: dict = {}  # leaf -> the .grad array it is known to hold
         self.part = "forward"
         self.failed = ""  # why the recording stopped, if it did
+        self.guards: list = []  # (expression, value): what the program's update branched on
         self.arrays_of: dict[int, tuple] = {}  # id(array) -> (tensor name, tensor)
         for name, tensor in sources.tensors.values():
             self._know_tensor(name, tensor)
@@ -116,6 +118,19 @@ class Recorder:
 
     def _emit(self, code: str, comment: str = "") -> None:
         self.statements.append(Statement(code, comment, self.part))
+
+    def fresh_name(self, base: str) -> str:
+        """A variable name not used yet in the program, from `base`."""
+        return self._take(base)
+
+    def tensor_name(self, tensor: Tensor) -> str:
+        """The name of a tensor the program reads, as `T[name]` (registering it in `T`)."""
+        if id(tensor) not in self.sources.tensors:
+            self.sources.add_tensor(f"param{len(self.kept)}", tensor)
+            self._know_tensor(self.sources.tensors[id(tensor)][0], tensor)
+        name = self.sources.tensors[id(tensor)][0]
+        self.namespace["T"][name] = tensor
+        return name
 
     # ---- values -------------------------------------------------------------------------------
 
@@ -306,6 +321,10 @@ class Recorder:
             return lowering.assignments(kept)
         except Unlowerable:
             return None
+
+    def lowered_constant(self, value) -> str:
+        """Source text for a constant an op's or a rule's code brings in (see `symbolic`)."""
+        return self._lowered_constant(value)
 
     def _lowered_constant(self, value) -> str:
         if isinstance(value, np.ndarray) and id(value) in self.names:
@@ -499,8 +518,16 @@ class Recorder:
             self.namespace["OPT"].append(optimizer)
         index = next(i for i, o in enumerate(self.namespace["OPT"]) if o is optimizer)
         self.part = "update"
-        call = "step()" if method == "step" else f"zero_grad({arguments['set_to_none']!r})"
-        self._emit(f"OPT[{index}].{call}", f"{type(optimizer).__name__}, read at run time")
+        lines, guards = lower_step(self, optimizer, index) if method == "step" else (None, [])
+        self.guards += guards
+        if lines is not None:
+            comment = f"{type(optimizer).__name__}'s rule, its options read at run time"
+            for line in lines:
+                self._emit(line, comment)
+                comment = ""
+        else:
+            call = "step()" if method == "step" else f"zero_grad({arguments['set_to_none']!r})"
+            self._emit(f"OPT[{index}].{call}", f"{type(optimizer).__name__}, read at run time")
         for group in optimizer.param_groups:
             for param in group["params"]:
                 if param not in self.leaf_grads:

@@ -13,6 +13,7 @@ that uses them, unless something between writes into what they read.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -133,6 +134,8 @@ class Lowering:
             return Expr(f"({inner},)" if len(value) == 1 else f"({inner})")
         if isinstance(value, np.dtype):
             return Expr(f"np.{value}")
+        if isinstance(value, Scalar):
+            return Expr(value.text)
         return Expr(self.constant(value))
 
     def arguments(self, args: tuple, kwargs: dict) -> tuple[str, frozenset]:
@@ -209,7 +212,84 @@ def _resolve(text: str, folded: dict) -> str:
     return _MARKER.sub(replace, text)
 
 
-# ---- the stand-in ----------------------------------------------------------------------------
+# ---- the stand-ins ---------------------------------------------------------------------------
+
+
+_SCALAR_OPERATIONS: dict[str, Callable] = {
+    "+": float.__add__, "-": float.__sub__, "*": float.__mul__, "/": float.__truediv__,
+    "**": float.__pow__,
+}  # fmt: skip
+
+
+class Scalar:
+    """A Python number read at run time (an optimizer option): arithmetic on it is written out
+    (`1 - dampening`), its truth is noted as a guard, and anything that would turn it into a
+    plain float (`float()`, `math.sqrt`) cannot be lowered."""
+
+    def __init__(self, value: float, text: str, guards: list, source: str = ""):
+        self.value, self.text, self.guards = value, text, guards
+        self.source = source or text  # how to read it again where `text` is not defined
+
+    def __bool__(self) -> bool:
+        self.guards.append((self.source, bool(self.value)))
+        return bool(self.value)
+
+    def __float__(self) -> float:
+        raise Unlowerable("a run-time number turned into a plain float")
+
+    __index__ = __int__ = __float__  # type: ignore[assignment]
+
+    def _combine(self, symbol: str, other, reflected: bool = False):
+        if isinstance(other, Scalar):
+            other_value, other_text, other_source = other.value, other.text, other.source
+        elif isinstance(other, (int, float)) and not isinstance(other, bool):
+            other_value, other_text = other, repr(other)
+            other_source = other_text
+        else:
+            return NotImplemented
+        operate = _SCALAR_OPERATIONS[symbol]
+        left, right = (other_value, self.value) if reflected else (self.value, other_value)
+        texts = (other_text, self.text) if reflected else (self.text, other_text)
+        sources = (other_source, self.source) if reflected else (self.source, other_source)
+        return Scalar(
+            operate(float(left), right),
+            f"({texts[0]} {symbol} {texts[1]})",
+            self.guards,
+            f"({sources[0]} {symbol} {sources[1]})",
+        )
+
+    def __add__(self, other):
+        return self._combine("+", other)
+
+    def __radd__(self, other):
+        return self._combine("+", other, True)
+
+    def __sub__(self, other):
+        return self._combine("-", other)
+
+    def __rsub__(self, other):
+        return self._combine("-", other, True)
+
+    def __mul__(self, other):
+        return self._combine("*", other)
+
+    def __rmul__(self, other):
+        return self._combine("*", other, True)
+
+    def __truediv__(self, other):
+        return self._combine("/", other)
+
+    def __rtruediv__(self, other):
+        return self._combine("/", other, True)
+
+    def __pow__(self, other):
+        return self._combine("**", other)
+
+    def __rpow__(self, other):
+        return self._combine("**", other, True)
+
+    def __neg__(self):
+        return Scalar(-self.value, f"(-{self.text})", self.guards, f"(-{self.source})")
 
 
 def _refuse(*args, **kwargs):
@@ -233,7 +313,7 @@ class Symbol(np.ndarray):
     def __array_ufunc__(self, ufunc, method: str, *inputs, **kwargs):
         lowering = self.lowering
         out = kwargs.pop("out", None)
-        plain = [x.view(np.ndarray) if isinstance(x, Symbol) else x for x in inputs]
+        plain = [_plain(x) for x in inputs]
         if out is not None:
             target = out[0]
             if len(out) != 1 or not isinstance(target, Symbol) or not target.owns:
@@ -335,6 +415,8 @@ def _ufunc_name(ufunc, method: str) -> str:
 def _plain(value):
     if isinstance(value, Symbol):
         return value.view(np.ndarray)
+    if isinstance(value, Scalar):
+        return value.value
     if isinstance(value, tuple):
         return tuple(_plain(v) for v in value)
     if isinstance(value, list):

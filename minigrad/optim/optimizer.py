@@ -5,6 +5,13 @@ place; one whose per-parameter work is small may write `_step_group(group)` inst
 group's options once for all its parameters (as SGD does). Updates never build a graph and keep
 the parameter's dtype: hyperparameters are read as Python floats, so float32 parameters and
 their state stay float32.
+
+An optimizer whose update of one parameter is a function of arrays and Python numbers may say so:
+`update_rule(data, grad, state, *options)` changes `data` (and `state`'s arrays) in place, and
+`rule_options` names the group options it takes, in order (`rule_values` reads them), and
+`rule_keeps_state(*options)` says whether `state` is the parameter's state dict or None. That is the
+form `mg.compile` records: it runs the rule once more on stand-ins that write its NumPy calls out,
+reading the options from `param_groups` at run time (SGD has one).
 """
 
 from __future__ import annotations
@@ -53,6 +60,14 @@ def regularized_gradient(grad: np.ndarray, param, group: dict) -> np.ndarray:
     if group["weight_decay"]:
         grad = grad + float(group["weight_decay"]) * param.data
     return grad
+
+
+def rule_values(group: dict, names: tuple) -> tuple:
+    """The options `names` of `group` as an update rule takes them: flags as bools, the rest as
+    Python floats (so float32 parameters stay float32)."""
+    return tuple(
+        bool(group[name]) if isinstance(group[name], bool) else float(group[name]) for name in names
+    )
 
 
 def check_unit_interval(name: str, value: float) -> None:
