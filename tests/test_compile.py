@@ -498,3 +498,38 @@ def test_options_the_update_branches_on_retrace_when_they_change():
     assert_identical(eager[1], compiled[1])
     assert compiled[2].programs == 5  # the buffers made; weight decay; Nesterov; no momentum
     assert "momentum_buffer" not in compiled[2].code
+
+
+@pytest.mark.parametrize("change", ["schedule", "mode", "create_graph"])
+def test_python_the_replay_would_skip_runs_eagerly_with_a_warning(change):
+    def trained(compiled: bool):
+        mg.manual_seed(4)
+        model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.2), nn.Linear(3, 1))
+        optimizer = optim.SGD(model.parameters(), lr=0.5)
+        schedule = lr_scheduler.ExponentialLR(optimizer, gamma=0.5)
+
+        def step(x):
+            optimizer.zero_grad()
+            if change == "mode":
+                model.train()
+            loss = model(x).sum()
+            loss.backward(create_graph=change == "create_graph")
+            optimizer.step()
+            if change == "schedule":
+                schedule.step()
+            return loss
+
+        run = mg.compile(step) if compiled else step
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            losses = []
+            for _ in range(4):
+                losses.append(run(mg.ones(2, 3)).data.copy())
+                model.eval()
+        if compiled:
+            assert any(issubclass(w.category, CompileWarning) for w in caught)
+        return losses, [p.data.copy() for p in model.parameters()]
+
+    eager, compiled = trained(False), trained(True)
+    assert_identical(eager[0], compiled[0])
+    assert_identical(eager[1], compiled[1])

@@ -110,11 +110,16 @@ class CompiledFunction:
             if not isinstance(value, Tensor):
                 visit(sources, name, value)
         before = Snapshot([t for _, t in sources.tensors.values()], list(sources.optimizers))
+        modes = sources.modes()
         recorder = Recorder(sources, named)
         with recording(recorder):
             result = self.fn(*args)
         output = "None" if recorder.failed else recorder.output(result)
-        reason = recorder.failed or _unseen(recorder, before)
+        reason = (
+            recorder.failed
+            or _unseen(recorder, before)
+            or _settings_changed(sources, modes, before)
+        )
         if reason:
             self._cache[key] = _EAGER
             self._warn(f"it runs eagerly for these inputs: {reason}")
@@ -212,6 +217,16 @@ def _unseen(recorder: Recorder, before: Snapshot) -> str:
     optimizers = {id(o) for o, *_ in before.optimizers}
     if any(id(o) not in optimizers for o in recorder.namespace["OPT"]):
         return "an optimizer was reached only while running, not through the closure"
+    return ""
+
+
+def _settings_changed(sources: Sources, modes: tuple, before: Snapshot) -> str:
+    """Why a replay would not repeat the call's Python: it set a module's mode or an optimizer's
+    options, which the recorded program does not do again."""
+    if sources.modes() != modes:
+        return "it changes a module's train/eval mode; call model.train() or eval() outside it"
+    if before.options_changed():
+        return "it changes an optimizer's options; step a learning-rate schedule outside it"
     return ""
 
 

@@ -354,6 +354,8 @@ class Recorder:
 
     def _backward(self, node, grad, input_grads) -> None:
         self.part = "backward"
+        if not isinstance(grad, np.ndarray):
+            raise TraceMismatch("backward(create_graph=True) records its own backward as ops")
         if node.hooks:
             raise TraceMismatch("a tensor hook ran in the backward pass")
         g = self._incoming(node, grad)

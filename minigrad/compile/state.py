@@ -67,6 +67,13 @@ class Snapshot:
                 group.update(copy.deepcopy(options))
         random.set_state(self.rng)
 
+    def options_changed(self) -> bool:
+        """Whether an optimizer's options differ from the copied ones (a scheduler stepped)."""
+        return not all(
+            _same(options, [{k: v for k, v in g.items() if k != "params"} for g in o.param_groups])
+            for o, _, _, options in self.optimizers
+        )
+
     def matches_now(self) -> bool:
         """Whether the live values equal the copied ones, bit for bit."""
         now = Snapshot([t for t, _, _ in self.tensors], [o for o, *_ in self.optimizers])
