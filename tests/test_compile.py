@@ -533,3 +533,27 @@ def test_python_the_replay_would_skip_runs_eagerly_with_a_warning(change):
     eager, compiled = trained(False), trained(True)
     assert_identical(eager[0], compiled[0])
     assert_identical(eager[1], compiled[1])
+
+
+def test_a_parameter_group_added_later_is_updated_too():
+    def trained(compiled: bool):
+        mg.manual_seed(5)
+        first, second = nn.Linear(3, 3), nn.Linear(3, 1)
+        optimizer = optim.SGD(first.parameters(), lr=0.1)
+
+        def step(x):
+            optimizer.zero_grad()
+            loss = second(first(x).tanh()).sum()
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        run = mg.compile(step) if compiled else step
+        losses = [run(mg.ones(2, 3)).data.copy() for _ in range(2)]
+        optimizer.add_param_group({"params": second.parameters(), "lr": 0.05})
+        losses += [run(mg.ones(2, 3)).data.copy() for _ in range(2)]
+        return losses, [p.data.copy() for p in (*first.parameters(), *second.parameters())]
+
+    eager, compiled = trained(False), trained(True)
+    assert_identical(eager[0], compiled[0])
+    assert_identical(eager[1], compiled[1])

@@ -171,7 +171,10 @@ class CompiledFunction:
         self._last = program
         while self.programs > CACHE_SIZE:
             oldest = next(iter(self._cache))
-            del self._cache[oldest]
+            if oldest is key:  # one signature's variants alone fill the cache
+                entry.pop(0)
+            else:
+                del self._cache[oldest]
 
 
 def compile(fn: Callable) -> CompiledFunction:

@@ -59,8 +59,15 @@ def lower_step(recorder, optimizer, index: int) -> tuple[list | None, list]:
     if getattr(kind, "update_rule", None) is None or getattr(kind, "rule_options", None) is None:
         return None, guards
     lines: list = []
+    # The groups and their parameters as recorded: a group added or a parameter swapped since
+    # would be missed by lines that name each parameter.
+    groups = optimizer.param_groups
+    guards.append((f"len(OPT[{index}].param_groups) == {len(groups)}", True))
     try:
-        for group_index, group in enumerate(optimizer.param_groups):
+        for group_index, group in enumerate(groups):
+            held = ", ".join(f"id(T[{recorder.tensor_name(p)!r}])" for p in group["params"])
+            listed = f"[id(p) for p in OPT[{index}].param_groups[{group_index}]['params']]"
+            guards.append((f"{listed} == [{held}]", True))
             lines += _lower_group(recorder, optimizer, index, group_index, group, guards)
     except Unlowerable:
         return None, guards
