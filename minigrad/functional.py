@@ -148,18 +148,22 @@ def relu(x: Tensor, inplace: bool = False) -> Tensor:
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, else negative_slope x (PyTorch's default slope 0.01)."""
     return x.leaky_relu(negative_slope)
 
 
 def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + e^-x), computed without overflow; its derivative is sigma (1 - sigma)."""
     return x.sigmoid()
 
 
 def tanh(x: Tensor) -> Tensor:
+    """tanh x, the lectures' activation; its derivative is 1 - tanh(x)^2."""
     return x.tanh()
 
 
 def softplus(x: Tensor) -> Tensor:
+    """ln(1 + e^x), a smooth relu, without overflow; its derivative is sigmoid(x)."""
     return x.softplus()
 
 

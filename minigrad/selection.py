@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .functional import where
-from .tensor import ShapeError, Tensor, ValuesIndices, _is_integer, _single_axis, wrap
+from . import ops
+from .tensor import ShapeError, Tensor, ValuesIndices, _is_integer, _single_axis, apply, wrap
 
 
 def _constant(value, dtype) -> Tensor:
     """A number (or ndarray) as a constant tensor of `dtype`."""
     return wrap(np.asarray(value, dtype=dtype), None)
+
+
+def _where(condition: np.ndarray, a: Tensor, b: Tensor) -> Tensor:
+    """a where the bool array `condition` holds, else b: the `Where` primitive."""
+    return apply(ops.Where, (condition, a, b))
 
 
 def _values(value) -> np.ndarray:
@@ -134,7 +139,7 @@ def masked_fill(x: Tensor, mask, value) -> Tensor:
         fill = value if value.dtype == x.dtype else value.to(x.dtype)
     else:
         fill = _constant(value, x.dtype)
-    return where(condition, fill, x)
+    return _where(condition, fill, x)
 
 
 # ---- clamp with Tensor bounds -----------------------------------------------------------------
@@ -155,10 +160,10 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     clipped = np.clip(x.data, low_values, high_values)
     result = _constant(clipped, clipped.dtype)  # NaN, and a low == high tie: no gradient
     if high is not None:
-        result = where(above, high, result)
+        result = _where(above, high, result)
     if low is not None:
-        result = where(below, low, result)
-    return where(inside, x, result)
+        result = _where(below, low, result)
+    return _where(inside, x, result)
 
 
 def _clamp_masks(values: np.ndarray, low, high) -> tuple:

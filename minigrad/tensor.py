@@ -421,10 +421,12 @@ class Tensor:
 
     @property
     def shape(self) -> tuple:
+        """The size along each dimension, as NumPy's tuple."""
         return self._data.shape
 
     @property
     def ndim(self) -> int:
+        """How many dimensions (0 for a scalar tensor)."""
         return self._data.ndim
 
     @property
@@ -435,6 +437,7 @@ class Tensor:
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype of the values (float32 by default)."""
         return self._data.dtype
 
     @property
@@ -448,10 +451,13 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        """True for a tensor no recorded op produced (a parameter, an input): backward
+        stores its gradient in `.grad`."""
         return self.grad_fn is None
 
     @property
     def T(self) -> Tensor:
+        """The transpose: the axes reversed (a matrix's rows become its columns)."""
         return self.transpose()
 
     @property
@@ -462,6 +468,8 @@ class Tensor:
         return self.transpose(*axes)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set whether ops on this tensor are recorded for backward (only a floating
+        tensor can require grad), and return it, as PyTorch's `requires_grad_`."""
         if not self.is_leaf:
             raise RuntimeError("requires_grad can only be changed on leaf tensors (no grad_fn)")
         if requires_grad and self._data.dtype.kind != "f":
@@ -478,11 +486,13 @@ class Tensor:
         return self._data
 
     def item(self) -> builtins.float:
+        """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self._data.item()
 
     def tolist(self):
+        """The values as (nested) Python lists of numbers."""
         return self._data.tolist()
 
     # How the engine below this layer makes a Tensor under create_graph: `type(t)._wrap(...)`.
@@ -553,9 +563,11 @@ class Tensor:
         return bool(np.allclose(self._data, values, rtol=rtol, atol=atol))
 
     def float(self) -> Tensor:
+        """A float32 copy (`to(np.float32)`), differentiable."""
         return self.to(np.float32)
 
     def double(self) -> Tensor:
+        """A float64 copy (`to(np.float64)`), differentiable; gradient checks use it."""
         return self.to(np.float64)
 
     def __array__(self, dtype=None, copy=None):
@@ -642,6 +654,7 @@ class Tensor:
         return _HookHandle(hooks, hook)
 
     def zero_grad(self) -> None:
+        """Forget the accumulated gradient: `.grad` becomes None."""
         self.grad = None
 
     # ---- operators ----------------------------------------------------------------------------
@@ -770,18 +783,23 @@ class Tensor:
     # ---- elementwise --------------------------------------------------------------------------
 
     def exp(self) -> Tensor:
+        """e^x elementwise; d/dx = e^x."""
         return apply(ops.Exp, (self,))
 
     def log(self) -> Tensor:
+        """ln x elementwise; d/dx = 1/x."""
         return apply(ops.Log, (self,))
 
     def sqrt(self) -> Tensor:
+        """sqrt x elementwise; d/dx = 1 / (2 sqrt x)."""
         return apply(ops.Sqrt, (self,))
 
     def abs(self) -> Tensor:
+        """|x| elementwise; d/dx = sign(x), 0 at 0 as in PyTorch."""
         return apply(ops.Abs, (self,))
 
     def tanh(self) -> Tensor:
+        """tanh x elementwise, the lectures' activation; d/dx = 1 - tanh(x)^2."""
         return apply(ops.Tanh, (self,))
 
     def tanh_(self) -> Tensor:
@@ -789,9 +807,11 @@ class Tensor:
         return _apply_in_place(ops.Tanh, self)
 
     def sigmoid(self) -> Tensor:
+        """1 / (1 + e^-x) elementwise, without overflow; d/dx = sigma (1 - sigma)."""
         return apply(ops.Sigmoid, (self,))
 
     def relu(self) -> Tensor:
+        """max(x, 0) elementwise; d/dx = 1 where x > 0, else 0."""
         return apply(ops.Relu, (self,))
 
     def relu_(self) -> Tensor:
@@ -799,15 +819,19 @@ class Tensor:
         return _apply_in_place(ops.Relu, self)
 
     def leaky_relu(self, negative_slope: builtins.float = 0.01) -> Tensor:
+        """x where x > 0, else negative_slope x; d/dx = 1 or negative_slope."""
         return apply(ops.LeakyRelu, (self,), (negative_slope,))
 
     def softplus(self) -> Tensor:
+        """ln(1 + e^x) elementwise, without overflow; d/dx = sigmoid(x)."""
         return apply(ops.Softplus, (self,))
 
     def sin(self) -> Tensor:
+        """sin x elementwise; d/dx = cos x."""
         return apply(ops.Sin, (self,))
 
     def cos(self) -> Tensor:
+        """cos x elementwise; d/dx = -sin x."""
         return apply(ops.Cos, (self,))
 
     def clip(self, min=None, max=None) -> Tensor:
@@ -940,6 +964,8 @@ class Tensor:
     # ---- shape --------------------------------------------------------------------------------
 
     def reshape(self, *shape) -> Tensor:
+        """The same values in a new shape (varargs or one tuple; one size may be -1, inferred),
+        a view when NumPy can make one; the gradient is reshaped back."""
         target = _resolve_shape(_shape_args(shape), self.shape)
         if target == self.shape:
             return self
@@ -948,6 +974,7 @@ class Tensor:
     view = reshape
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """The values with dimensions start_dim..end_dim joined into one, as `torch.flatten`."""
         if self.ndim == 0:
             return self.reshape(1)
         start, end = start_dim % self.ndim, end_dim % self.ndim

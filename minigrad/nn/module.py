@@ -104,6 +104,8 @@ class Module:
         return self.forward(*args, **kwargs)
 
     def forward(self, *args, **kwargs):
+        """The module's computation on its inputs; calling the module (`m(x)`) runs it.
+        Every layer defines its own."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")  # abstract
 
     def add_module(self, name: str, module: Module | None) -> None:
@@ -115,10 +117,12 @@ class Module:
     # ---- traversal ------------------------------------------------------------------------------
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) for each direct submodule, in the order they were set."""
         for name in self._module_names:
             yield name, self.__dict__[name]
 
     def children(self) -> Iterator[Module]:
+        """Each direct submodule, in the order they were set."""
         for _, module in self.named_children():
             yield module
 
@@ -134,6 +138,7 @@ class Module:
             stack.extend(reversed(below))
 
     def modules(self) -> Iterator[Module]:
+        """This module and every submodule below it, depth first."""
         for _, module in self.named_modules():
             yield module
 
@@ -149,6 +154,7 @@ class Module:
                     yield (f"{prefix}.{name}" if prefix else name), parameter
 
     def parameters(self) -> Iterator[Parameter]:
+        """Every parameter of this module and its submodules (each once), for an optimizer."""
         for _, parameter in self.named_parameters():
             yield parameter
 
@@ -247,6 +253,7 @@ class Module:
     # ---- display -------------------------------------------------------------------------------
 
     def extra_repr(self) -> str:
+        """The module's own settings, shown inside its repr's parentheses (`Linear(in=3, ...)`)."""
         return ""
 
     def __repr__(self) -> str:

@@ -74,6 +74,7 @@ class LRScheduler:
         self._initial_step_done = True
 
     def lr_at(self, alpha_0: float, t: int) -> float:
+        """The schedule's closed form: the learning rate at step t from the initial alpha_0."""
         raise TypeError(f"{type(self).__name__} must define lr_at(alpha_0, t)")
 
     def step(self) -> None:
