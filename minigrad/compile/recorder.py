@@ -126,7 +126,7 @@ class Recorder:
     def tensor_name(self, tensor: Tensor) -> str:
         """The name of a tensor the program reads, as `T[name]` (registering it in `T`)."""
         if id(tensor) not in self.sources.tensors:
-            self.sources.add_tensor(f"param{len(self.kept)}", tensor)
+            self.sources.add_tensor(f"leaf{len(self.sources.tensors)}", tensor)
             self._know_tensor(self.sources.tensors[id(tensor)][0], tensor)
         name = self.sources.tensors[id(tensor)][0]
         self.namespace["T"][name] = tensor
@@ -279,9 +279,7 @@ class Recorder:
                 if isinstance(parent, Tensor) and id(value) in self.arguments:
                     raise TraceMismatch("an argument requires grad")
                 if isinstance(parent, Tensor) and id(value) not in self.arrays_of:
-                    name, _ = self.sources.tensors.get(id(parent), (f"leaf{len(self.kept)}", None))
-                    self.sources.add_tensor(name, parent)
-                    self._know_tensor(self.sources.tensors[id(parent)][0], parent)
+                    self.tensor_name(parent)  # a leaf met only now
         inputs = [self.operand(a) for a in arrays]
         rendered_params = [self.operand(p) for p in params]
         op_name = self._op(op)
@@ -308,7 +306,7 @@ class Recorder:
             return None
         pairs = [(text, v) if isinstance(v, np.ndarray) else (None, v) for text, v in inputs]
         try:
-            lowering, result = lower(run, pairs, self._lowered_constant)
+            lowering, result = lower(run, pairs, self.lowered_constant)
             results = result if isinstance(result, tuple) else (result,)
             if len(results) != len(outputs):
                 raise Unlowerable("a different number of results")
@@ -324,9 +322,6 @@ class Recorder:
 
     def lowered_constant(self, value) -> str:
         """Source text for a constant an op's or a rule's code brings in (see `symbolic`)."""
-        return self._lowered_constant(value)
-
-    def _lowered_constant(self, value) -> str:
         if isinstance(value, np.ndarray) and id(value) in self.names:
             return self.names[id(value)]
         if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf":
@@ -533,9 +528,7 @@ class Recorder:
         for group in optimizer.param_groups:
             for param in group["params"]:
                 if param not in self.leaf_grads:
-                    name = self.sources.tensors.get(id(param), (f"param{len(self.kept)}",))[0]
-                    self.sources.add_tensor(name, param)
-                    self._know_tensor(self.sources.tensors[id(param)][0], param)
+                    self.tensor_name(param)  # a parameter met only now, in the optimizer
                 if method == "zero_grad":
                     self.leaf_grads[param] = _AFTER_ZERO_GRAD
 
