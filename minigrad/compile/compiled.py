@@ -6,11 +6,12 @@ the state before the call is put back, the program runs, and its results must eq
 ones bit for bit. Later calls with that signature run the program alone.
 
 Guards, so a replay never runs on what it was not recorded for: each argument's kind, shape and
-dtype (a number's value), grad mode, the train/eval mode of every module the function reaches,
-the identity, shape and dtype of their parameters, and, per program, the shape and dtype of
-every tensor it reads. `CACHE_SIZE` programs are kept
-per compiled function, the least recently used dropped first. Whether a gradient starts as
-None needs no guard: the program adds into `.grad` as backward does, None or not.
+dtype (a number's value), grad mode and the train/eval mode of every module the function reaches
+make a call's signature; each program then checks every module's parameters and submodules in
+their places, the shape and dtype of every tensor it reads, and what its update branched on.
+`CACHE_SIZE` programs are kept per compiled function, the least recently used dropped first.
+Whether a gradient starts as None needs no guard: the program adds into `.grad` as backward
+does, None or not.
 """
 
 from __future__ import annotations
