@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -29,6 +30,7 @@ from .viz import Graph, draw_graph, record_backward
 
 FULL = 36  # tensors of at most this many elements are shown in full; larger ones as statistics
 BINS = 16  # bars in a large tensor's histogram
+_COMMENT = re.compile(r"<!--.*?-->\n?", re.DOTALL)
 NEURONS = 3  # neurons of a Linear op whose derivation the page carries (of the first example)
 __all__ = ["Explorer", "explore"]
 
@@ -96,13 +98,24 @@ class Explorer:
         """How many ops the graph holds (the page's op nodes)."""
         return len(autograd.graph_nodes(self.root.grad_fn))
 
+    def data(self) -> dict:
+        """What the page's script reads, as plain JSON-ready values: `elements` (DOT name ->
+        kind, shape, dtype, values, gradient, and for ops the flops and the backward step),
+        `modules` (cluster -> label and members), `steps` (per VJP run, in the order the engine
+        ran them: the op, the gradient that arrived, and per input the share sent and the sum
+        before and after it), `ops` and `title`. Tensors are summarized as `summarize` says."""
+        return _Data(self).as_dict()
+
     def html(self) -> str:
         """The page: one HTML document with the SVG, the data, the script and the style inline.
 
         Needs the Graphviz `dot` program to lay the graph out (`viz.GraphvizNotFoundError`)."""
         if self._page is None:
             svg = self.graph.pipe(format="svg").decode("utf-8")
-            self._page = _page(self.title, svg[svg.index("<svg") :], _Data(self).json())
+            svg = _COMMENT.sub("", svg[svg.index("<svg") :])  # a comment per node: 1/10 of it
+            data = json.dumps(self.data(), separators=(",", ":"), allow_nan=False)
+            # "</" would end the <script> element the data sits in
+            self._page = _page(self.title, svg, data.replace("</", "<\\/"))
         return self._page
 
     def save(self, path: str | Path) -> Path:
@@ -197,9 +210,8 @@ class _Data:
             if type(parent) is Node and array is not None:
                 self.values_of.setdefault(parent, array)
 
-    def json(self) -> str:
-        """All of it as JSON, safe to place inside a <script> element."""
-        data = {
+    def as_dict(self) -> dict:
+        return {
             "title": self.title,
             "ops": sum(1 for kind, _ in self.graph.drawn.values() if kind == "op"),
             "elements": {
@@ -208,13 +220,11 @@ class _Data:
             "modules": self.graph.clusters,
             "steps": self.steps,
         }
-        # "</" would end the <script> element the data sits in
-        return json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
 
     def _step(self, node: Node, grad, input_grads) -> dict:
         """One VJP run: the gradient that arrived, and per input the share it sent (brought to
-        the input's shape and dtype, as the engine does before adding it), the sum before and
-        the sum after."""
+        the input's shape and dtype, as the engine does before adding it), the shape it was
+        reduced from, and, where it meets earlier shares, the sum before and after it."""
         sent = []
         for slot, (parent, input_grad) in enumerate(zip(node.parents, input_grads)):
             if parent is None or input_grad is None:
@@ -229,16 +239,12 @@ class _Data:
             before = self.final.get(target)
             total = share if before is None else before + share
             self.final[target] = total
-            sent.append(
-                {
-                    "input": slot,
-                    "to": target,
-                    "grad": summarize(share),
-                    "from_shape": list(np.shape(input_grad)) if reduced else None,
-                    "before": summarize(before),
-                    "total": summarize(total),
-                }
-            )
+            share_sent = {"input": slot, "to": target, "grad": summarize(share)}
+            if reduced:
+                share_sent["from_shape"] = list(np.shape(input_grad))
+            if before is not None:  # else the sum is the share itself, not written twice
+                share_sent["before"], share_sent["total"] = summarize(before), summarize(total)
+            sent.append(share_sent)
         return {
             "node": "op" + self.name_of[id(node)][1:],
             "output": self.name_of.get(id(node)),

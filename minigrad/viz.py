@@ -386,7 +386,10 @@ class _Drawing:
             label = f"{path or 'model'}: {kind}"
             cluster = f"cluster_module{number}"
             with self.graph.subgraph(name=cluster) as sub:
-                sub.attr(label=_escape(label), style="rounded,dashed", color="goldenrod")
+                sub.attr(
+                    label=_escape(label), style="rounded,dashed", color="goldenrod",
+                    fontname="Helvetica", fontsize="11",
+                )  # fmt: skip
                 for name in dict.fromkeys(names):
                     sub.node(name)
             self.graph.clusters[cluster] = {"label": label, "members": list(dict.fromkeys(names))}

@@ -84,8 +84,8 @@ function tensorText(summary) {
   if (summary.values !== undefined) return formatNested(summary.values);
   if (summary.stats === undefined) return shapeText(summary.shape) + " " + summary.dtype;
   const stats = Object.entries(summary.stats).map(([key, value]) => key + " " + formatNumber(value));
-  const nonfinite = summary.nonfinite ? ", " + summary.nonfinite + " not finite" : "";
-  return shapeText(summary.shape) + ": " + stats.join(", ") + nonfinite;
+  const nonfinite = summary.nonfinite ? ", " + summary.nonfinite + " values not finite" : "";
+  return shapeText(summary.shape) + nonfinite + "\n" + stats.join("\n");
 }
 
 function tensorView(summary, id) {
@@ -434,4 +434,5 @@ if (steps.length) {
   for (const id of ["first", "back", "play", "step", "last", "slider"]) $(id).disabled = true;
   $("step-panel").replaceChildren(element("p", { class: "hint" }, "no backward pass was recorded: this is the forward graph alone"));
 }
+document.body.dataset.readyMs = performance.now().toFixed(0);
 document.body.dataset.ready = "true";
