@@ -37,8 +37,8 @@ __all__ = ["Explorer", "explore"]
 
 def summarize(values) -> dict | None:
     """What the page shows of an array: every value when it has at most FULL elements, else its
-    mean, standard deviation, extremes, norm and a BINS-bar histogram. Non-finite numbers are
-    written as the strings 'nan', 'inf', '-inf' (JSON has no such numbers)."""
+    mean, standard deviation, extremes, norm and (unless all are equal) a BINS-bar histogram.
+    Non-finite numbers are written as the strings 'nan', 'inf', '-inf' (JSON has none)."""
     if values is None:
         return None
     array = np.asarray(values)
@@ -52,7 +52,6 @@ def summarize(values) -> dict | None:
     finite = array[np.isfinite(array)]
     summary["nonfinite"] = int(array.size - finite.size)
     if finite.size:
-        counts, edges = np.histogram(finite, bins=BINS)
         summary["stats"] = _numbers(
             {
                 "mean": float(finite.mean()),
@@ -62,7 +61,9 @@ def summarize(values) -> dict | None:
                 "norm": float(np.linalg.norm(finite)),
             }
         )
-        summary["histogram"] = {"counts": counts.tolist(), "edges": _numbers(edges.tolist())}
+        if finite.min() < finite.max():  # equal values have no spread to draw
+            counts, edges = np.histogram(finite, bins=BINS)
+            summary["histogram"] = {"counts": counts.tolist(), "edges": _numbers(edges.tolist())}
     return summary
 
 
@@ -92,6 +93,9 @@ class Explorer:
         self.title = title
         self.held = held  # Node -> the values of a tensor the user named, which it produced
         self._page: str | None = None
+
+    def __repr__(self) -> str:
+        return f"<Explorer of {self.op_count} ops and {len(self.steps)} backward steps>"
 
     @property
     def op_count(self) -> int:

@@ -128,6 +128,8 @@ def test_small_tensors_are_shown_in_full_and_large_ones_as_statistics():
     )
     counts = summary["histogram"]["counts"]
     assert len(counts) == BINS and sum(counts) == 101
+    equal = summarize(np.full(50, 0.25))
+    assert equal["stats"]["std"] == 0.0 and "histogram" not in equal  # no spread to draw
 
 
 def test_non_finite_values_are_named_not_dropped():

@@ -83,9 +83,10 @@ function histogram(summary) {
 function tensorText(summary) {
   if (summary.values !== undefined) return formatNested(summary.values);
   if (summary.stats === undefined) return shapeText(summary.shape) + " " + summary.dtype;
-  const stats = Object.entries(summary.stats).map(([key, value]) => key + " " + formatNumber(value));
+  const stat = (key) => key + " " + formatNumber(summary.stats[key]);
   const nonfinite = summary.nonfinite ? ", " + summary.nonfinite + " values not finite" : "";
-  return shapeText(summary.shape) + nonfinite + "\n" + stats.join("\n");
+  return shapeText(summary.shape) + nonfinite + "\n" + ["mean", "std"].map(stat).join(", ") +
+    "\n" + ["min", "max", "norm"].map(stat).join(", ");
 }
 
 function tensorView(summary, id) {
