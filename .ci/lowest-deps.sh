@@ -24,7 +24,7 @@ PY
 )
 echo "lowest versions: $(echo $pins)"
 "$VENV/bin/pip" install --quiet $pins 'pytest>=7' 'hypothesis>=6' 'build>=1' 'selenium>=4.11' \
-    'nbclient>=0.7' 'ipykernel>=6'
+    'nbclient>=0.7' 'ipykernel>=6.20'
 "$VENV/bin/pip" install --quiet --no-deps -e .
 "$VENV/bin/pip" list 2>/dev/null | grep -iE '^(numpy|graphviz|matplotlib|tqdm) '
 "$VENV/bin/python" -m pytest "$@"

@@ -42,9 +42,11 @@ function formatNumber(value) {
   return String(Number(value.toPrecision(6)));
 }
 
-function formatNested(values) {
-  if (Array.isArray(values)) return "[" + values.map(formatNested).join(", ") + "]";
-  return formatNumber(values);
+// Nested lists as NumPy prints them: the last axis on one line, one line per row.
+function formatNested(values, indent = "") {
+  if (!Array.isArray(values)) return formatNumber(values);
+  if (!values.length || !Array.isArray(values[0])) return "[" + values.map((v) => formatNested(v)).join(", ") + "]";
+  return "[" + values.map((row) => formatNested(row, indent + " ")).join(",\n" + indent + " ") + "]";
 }
 
 function shapeText(shape) {
@@ -151,6 +153,8 @@ function drawStep(k) {
   }
   $("step-label").textContent = "step " + (current + 1) + " of " + steps.length;
   showStep(step);
+  const focus = shown(step.node);
+  if (focus && !inView(focus)) reveal(focus);
 }
 
 function showStep(step) {
@@ -361,28 +365,40 @@ function zoom(factor, clientX, clientY) {
   setView({ x: at.x - (at.x - view.x) / factor, y: at.y - (at.y - view.y) / factor, width: view.width / factor, height: view.height / factor });
 }
 
-function reveal(target) {
+// An element's box in the coordinates of the viewBox (Graphviz shifts its layer by a translation).
+function frameOf(target) {
   const frame = target.getBBox();
   const matrix = layer.transform.baseVal.consolidate()?.matrix;
-  const x = frame.x + frame.width / 2 + (matrix ? matrix.e : 0);
-  const y = frame.y + frame.height / 2 + (matrix ? matrix.f : 0);
+  return { x: frame.x + (matrix ? matrix.e : 0), y: frame.y + (matrix ? matrix.f : 0), width: frame.width, height: frame.height };
+}
+
+function inView(target) {
+  const frame = frameOf(target);
+  return frame.x >= view.x && frame.y >= view.y && frame.x + frame.width <= view.x + view.width &&
+    frame.y + frame.height <= view.y + view.height;
+}
+
+function reveal(target) {
+  const frame = frameOf(target);
   const width = Math.min(view.width, Math.max(frame.width * 4, 400));
   const height = (view.height * width) / view.width;
-  setView({ x: x - width / 2, y: y - height / 2, width, height });
+  setView({ x: frame.x + frame.width / 2 - width / 2, y: frame.y + frame.height / 2 - height / 2, width, height });
 }
 
 let drag = null;
+let dragged = false; // the last press moved the view: its click selects nothing
 $("graph").addEventListener("mousedown", (event) => {
-  drag = { start: toGraph(event.clientX, event.clientY), moved: false };
+  drag = { start: toGraph(event.clientX, event.clientY), x: event.clientX, y: event.clientY, moved: false };
   $("graph").classList.add("panning");
 });
 window.addEventListener("mousemove", (event) => {
   if (!drag) return;
   const at = toGraph(event.clientX, event.clientY);
-  drag.moved = true;
+  drag.moved = drag.moved || Math.abs(event.clientX - drag.x) + Math.abs(event.clientY - drag.y) > 3;
   setView({ ...view, x: view.x - (at.x - drag.start.x), y: view.y - (at.y - drag.start.y) });
 });
 window.addEventListener("mouseup", () => {
+  dragged = drag !== null && drag.moved;
   drag = null;
   $("graph").classList.remove("panning");
 });
@@ -396,7 +412,7 @@ $("graph").addEventListener("wheel", (event) => {
 for (const [name, group] of Object.entries(nodes)) {
   group.addEventListener("mouseenter", () => showDetails(name));
   group.addEventListener("mouseleave", () => (selected ? showDetails(selected) : null));
-  group.addEventListener("click", (event) => { event.stopPropagation(); select(name); });
+  group.addEventListener("click", (event) => { event.stopPropagation(); if (!dragged) select(name); });
 }
 for (const [cluster, group] of Object.entries(clusters)) {
   group.querySelector("text")?.addEventListener("click", (event) => { event.stopPropagation(); toggleModule(cluster); });
@@ -417,6 +433,7 @@ $("last").addEventListener("click", () => drawStep(steps.length - 1));
 $("play").addEventListener("click", play);
 document.addEventListener("keydown", (event) => {
   if (event.target.tagName === "INPUT" && event.target.type !== "range") return;
+  if (event.target.tagName === "BUTTON" && (event.key === " " || event.key === "Enter")) return;
   const keys = { ArrowRight: () => drawStep(current + 1), ArrowLeft: () => drawStep(current - 1), Home: () => drawStep(0),
     End: () => drawStep(steps.length - 1), " ": play, "+": () => zoom(1.25), "-": () => zoom(0.8), 0: () => setView({ ...fitted }) };
   if (keys[event.key] && (steps.length || !event.key.startsWith("Arrow"))) {
