@@ -268,7 +268,7 @@ def draw_graph(
     highlight=None,
     module=None,
     _gradients: dict | None = None,
-    _clusters: bool = False,
+    _clusters: bool = False,  # for `explore`: frame each Module's ops in a cluster
 ) -> Graph:
     """The computation graph that produced `root`, as a `graphviz.Digraph` (a `Graph`).
 
@@ -290,8 +290,6 @@ def draw_graph(
         show_cost: add each op's forward and backward flops (trace's formulas) to its label.
         highlight: Nodes or Tensors to draw in red, or the GraphCheck of `mg.gradcheck_graph`.
         module: a Module whose parameter names label its parameters.
-        _clusters: (for `explore`) also frame each Module's ops, outputs and parameters in a
-            Graphviz cluster, recorded in the Graph's `clusters`.
     """
     _check_root(root, "draw_graph")
     if rankdir not in ("LR", "TB", "RL", "BT"):
