@@ -174,10 +174,13 @@ def explore(
             "explore needs a tensor computed by recorded ops; this one is a leaf or a constant "
             "(compute it from tensors with requires_grad=True, with grad mode on)"
         )
-    steps = record_backward(root, gradient) if backward else []
+    if gradient is not None and not backward:
+        raise ValueError("explore got a gradient but backward=False: there is no backward to seed")
+    # Drawn first, so bad options are refused before the backward adds to any `.grad`.
     graph = draw_graph(
         root, show_grad=False, rankdir=rankdir, names=names, module=module, _clusters=True
     )
+    steps = record_backward(root, gradient) if backward else []
     count = len(autograd.graph_nodes(root.grad_fn))
     default = f"{count} ops, root of shape {tuple(root.shape)}"
     held = {
@@ -195,11 +198,13 @@ class _Data:
         self.graph = explorer.graph
         self.title = explorer.title
         self.name_of: dict = {}  # id(Node or leaf) -> DOT name of the tensor it stands for
+        self.op_name_of: dict = {}  # Node -> DOT name of its op
         self.values_of = dict(explorer.held)  # Node -> its output's values, where known
         for name, (kind, item) in self.graph.drawn.items():
             if kind in ("tensor", "leaf"):
                 self.name_of[id(item)] = name
             if kind == "op":
+                self.op_name_of[item] = name
                 self._remember_inputs(item)
         self.arrived = {node: grad for node, grad, _ in explorer.steps}
         self.step_of = {node: k for k, (node, _, _) in enumerate(explorer.steps)}
@@ -207,6 +212,8 @@ class _Data:
         self.steps = [self._step(*step) for step in explorer.steps]
 
     def _remember_inputs(self, node: Node) -> None:
+        """Keep the values of the node's inputs that other nodes produced: a node that saves its
+        inputs holds them, where the producer kept no copy of its output."""
         saved = node.saved
         if saved is None or saved is FREED or not node.op.saves_inputs:
             return
@@ -215,6 +222,7 @@ class _Data:
                 self.values_of.setdefault(parent, array)
 
     def as_dict(self) -> dict:
+        """What `Explorer.data` returns."""
         return {
             "title": self.title,
             "ops": sum(1 for kind, _ in self.graph.drawn.values() if kind == "op"),
@@ -250,7 +258,7 @@ class _Data:
                 share_sent["before"], share_sent["total"] = summarize(before), summarize(total)
             sent.append(share_sent)
         return {
-            "node": "op" + self.name_of[id(node)][1:],
+            "node": self.op_name_of[node],
             "output": self.name_of.get(id(node)),
             "op": node.op.name,
             "grad": summarize(grad),

@@ -196,6 +196,15 @@ def test_bad_roots_are_refused(root, error, message):
         viz.explore(root)
 
 
+def test_bad_options_are_refused_before_the_backward_runs(used_twice):
+    loss, names = used_twice
+    with pytest.raises(ValueError, match="rankdir must be"):
+        viz.explore(loss, names=names, rankdir="up")
+    with pytest.raises(ValueError, match="backward=False"):
+        viz.explore(loss, gradient=np.ones(()), backward=False)
+    assert names["x"].grad is None
+
+
 def test_a_freed_graph_is_refused_with_the_engines_message(used_twice):
     loss, _ = used_twice
     loss.backward()
