@@ -45,8 +45,11 @@ function formatNumber(value) {
 // Nested lists as NumPy prints them: the last axis on one line, one line per row.
 function formatNested(values, indent = "") {
   if (!Array.isArray(values)) return formatNumber(values);
-  if (!values.length || !Array.isArray(values[0])) return "[" + values.map((v) => formatNested(v)).join(", ") + "]";
-  return "[" + values.map((row) => formatNested(row, indent + " ")).join(",\n" + indent + " ") + "]";
+  if (!values.length || !Array.isArray(values[0])) {
+    return "[" + values.map((value) => formatNested(value)).join(", ") + "]";
+  }
+  const rows = values.map((row) => formatNested(row, indent + " "));
+  return "[" + rows.join(",\n" + indent + " ") + "]";
 }
 
 function shapeText(shape) {
@@ -167,7 +170,8 @@ function showStep(step) {
     tensorView(step.grad, "step-grad"),
   );
   if (step.sent.length === 0) {
-    panel.append(element("p", { class: "hint" }, "its VJP sent nothing on (no input needs a gradient)"));
+    const note = "its VJP sent nothing on (no input needs a gradient)";
+    panel.append(element("p", { class: "hint" }, note));
     return;
   }
   const list = element("ul", { class: "sent", id: "step-sent" });
@@ -214,14 +218,16 @@ let selected = null;
 function facts(rows) {
   const table = element("table", { class: "facts" });
   for (const [key, value] of rows) {
-    if (value !== null && value !== undefined) table.append(element("tr", {}, element("td", {}, key), element("td", {}, String(value))));
+    if (value === null || value === undefined) continue;
+    table.append(element("tr", {}, element("td", {}, key), element("td", {}, String(value))));
   }
   return table;
 }
 
 function flops(count, matmul) {
   if (count === null) return "unknown (an op without a cost formula)";
-  return count.toLocaleString("en") + (matmul ? " (" + matmul.toLocaleString("en") + " in matmuls)" : "");
+  const part = matmul ? " (" + matmul.toLocaleString("en") + " in matmuls)" : "";
+  return count.toLocaleString("en") + part;
 }
 
 function showDetails(name) {
@@ -243,23 +249,32 @@ function showDetails(name) {
       panel.append(go);
     }
     for (const [j, text] of (item.neurons || []).entries()) {
-      panel.append(element("details", {}, element("summary", {}, "neuron " + j + " of the first example, step by step"),
-        element("pre", { class: "neuron" }, text)));
+      const summary = element("summary", {}, "neuron " + j + " of the first example, step by step");
+      panel.append(element("details", {}, summary, element("pre", { class: "neuron" }, text)));
     }
     return;
   }
-  panel.append(facts([["kind", item.kind], ["shape", shapeText(item.shape)], ["dtype", item.dtype]]));
+  const shape = shapeText(item.shape);
+  panel.append(facts([["kind", item.kind], ["shape", shape], ["dtype", item.dtype]]));
   panel.append(element("div", {}, "values:"),
     item.values ? tensorView(item.values, "details-values") : element("div", { class: "hint" },
       "not kept by the graph (name the tensor in names= to see them)"));
-  if (item.grad) panel.append(element("div", {}, "gradient, summed over the whole backward:"), tensorView(item.grad, "details-grad"));
-  else if (item.kind !== "constant") panel.append(element("div", { class: "hint" }, "no gradient reached it"));
+  if (item.grad) {
+    panel.append(element("div", {}, "gradient, summed over the whole backward:"),
+      tensorView(item.grad, "details-grad"));
+  } else if (item.kind !== "constant") {
+    panel.append(element("div", { class: "hint" }, "no gradient reached it"));
+  }
 }
 
 function showModule(cluster) {
   const module = data.modules[cluster];
   const ops = module.members.filter((name) => data.elements[name].kind === "op");
-  const sum = (key) => ops.reduce((total, name) => (total === null || data.elements[name][key] === null ? null : total + data.elements[name][key]), 0);
+  // A sum with an op of unknown cost is unknown.
+  const sum = (key) => ops.reduce((total, name) => {
+    const count = data.elements[name][key];
+    return total === null || count === null ? null : total + count;
+  }, 0);
   $("details").replaceChildren(element("h2", { id: "details-title" }, module.label),
     facts([["ops", ops.map((name) => data.elements[name].op).join(" > ")],
       ["forward flops", flops(sum("forward_flops"), sum("forward_matmul_flops"))],
@@ -284,7 +299,8 @@ function makeBox(cluster) {
   box.setAttribute("class", "module-box hidden");
   box.dataset.module = cluster;
   const rect = document.createElementNS(SVG_NS, "rect");
-  for (const [key, value] of Object.entries({ x: frame.x, y: frame.y, width: frame.width, height: frame.height, rx: 6 })) {
+  const { x, y, width, height } = frame;
+  for (const [key, value] of Object.entries({ x, y, width, height, rx: 6 })) {
     rect.setAttribute(key, value);
   }
   const text = document.createElementNS(SVG_NS, "text");
@@ -292,7 +308,11 @@ function makeBox(cluster) {
   text.setAttribute("y", frame.y + frame.height / 2);
   text.textContent = data.modules[cluster].label + " (collapsed)";
   box.append(rect, text);
-  box.addEventListener("click", (event) => { event.stopPropagation(); toggleModule(cluster); select(cluster); });
+  box.addEventListener("click", (event) => {
+    event.stopPropagation();
+    toggleModule(cluster);
+    select(cluster);
+  });
   layer.append(box);
   return box;
 }
@@ -311,9 +331,19 @@ function setCollapsed(cluster, collapse) {
   boxes[cluster].classList.toggle("hidden", !collapse);
 }
 
+// The current step is drawn again, on the boxes that now stand for their ops.
+function redrawStep() {
+  if (steps.length) drawStep(current);
+}
+
 function toggleModule(cluster) {
   setCollapsed(cluster, !collapsed.has(cluster));
-  if (steps.length) drawStep(current);
+  redrawStep();
+}
+
+function setAllCollapsed(collapse) {
+  for (const cluster in clusters) setCollapsed(cluster, collapse);
+  redrawStep();
 }
 
 // ---- search --------------------------------------------------------------------------------
@@ -324,7 +354,8 @@ let matchIndex = -1;
 function search(text) {
   for (const name of matches) nodes[name].classList.remove("match");
   const wanted = text.trim().toLowerCase();
-  matches = wanted ? Object.keys(nodes).filter((name) => labelLines(name).join(" ").toLowerCase().includes(wanted)) : [];
+  const holds = (name) => labelLines(name).join(" ").toLowerCase().includes(wanted);
+  matches = wanted ? Object.keys(nodes).filter(holds) : [];
   for (const name of matches) nodes[name].classList.add("match");
   matchIndex = -1;
   $("search-count").textContent = wanted ? matches.length + " found" : "";
@@ -362,14 +393,18 @@ function toGraph(clientX, clientY) {
 function zoom(factor, clientX, clientY) {
   const box = svg.getBoundingClientRect();
   const at = toGraph(clientX ?? box.left + box.width / 2, clientY ?? box.top + box.height / 2);
-  setView({ x: at.x - (at.x - view.x) / factor, y: at.y - (at.y - view.y) / factor, width: view.width / factor, height: view.height / factor });
+  setView({
+    x: at.x - (at.x - view.x) / factor, y: at.y - (at.y - view.y) / factor,
+    width: view.width / factor, height: view.height / factor,
+  });
 }
 
 // An element's box in the coordinates of the viewBox (Graphviz shifts its layer by a translation).
 function frameOf(target) {
   const frame = target.getBBox();
   const matrix = layer.transform.baseVal.consolidate()?.matrix;
-  return { x: frame.x + (matrix ? matrix.e : 0), y: frame.y + (matrix ? matrix.f : 0), width: frame.width, height: frame.height };
+  const [dx, dy] = matrix ? [matrix.e, matrix.f] : [0, 0];
+  return { x: frame.x + dx, y: frame.y + dy, width: frame.width, height: frame.height };
 }
 
 function inView(target) {
@@ -382,19 +417,23 @@ function reveal(target) {
   const frame = frameOf(target);
   const width = Math.min(view.width, Math.max(frame.width * 4, 400));
   const height = (view.height * width) / view.width;
-  setView({ x: frame.x + frame.width / 2 - width / 2, y: frame.y + frame.height / 2 - height / 2, width, height });
+  const x = frame.x + frame.width / 2 - width / 2;
+  const y = frame.y + frame.height / 2 - height / 2;
+  setView({ x, y, width, height });
 }
 
 let drag = null;
 let dragged = false; // the last press moved the view: its click selects nothing
 $("graph").addEventListener("mousedown", (event) => {
-  drag = { start: toGraph(event.clientX, event.clientY), x: event.clientX, y: event.clientY, moved: false };
+  const start = toGraph(event.clientX, event.clientY);
+  drag = { start, x: event.clientX, y: event.clientY, moved: false };
   $("graph").classList.add("panning");
 });
 window.addEventListener("mousemove", (event) => {
   if (!drag) return;
   const at = toGraph(event.clientX, event.clientY);
-  drag.moved = drag.moved || Math.abs(event.clientX - drag.x) + Math.abs(event.clientY - drag.y) > 3;
+  const distance = Math.abs(event.clientX - drag.x) + Math.abs(event.clientY - drag.y);
+  drag.moved = drag.moved || distance > 3;
   setView({ ...view, x: view.x - (at.x - drag.start.x), y: view.y - (at.y - drag.start.y) });
 });
 window.addEventListener("mouseup", () => {
@@ -412,13 +451,19 @@ $("graph").addEventListener("wheel", (event) => {
 for (const [name, group] of Object.entries(nodes)) {
   group.addEventListener("mouseenter", () => showDetails(name));
   group.addEventListener("mouseleave", () => (selected ? showDetails(selected) : null));
-  group.addEventListener("click", (event) => { event.stopPropagation(); if (!dragged) select(name); });
+  group.addEventListener("click", (event) => {
+    event.stopPropagation();
+    if (!dragged) select(name);
+  });
 }
 for (const [cluster, group] of Object.entries(clusters)) {
-  group.querySelector("text")?.addEventListener("click", (event) => { event.stopPropagation(); toggleModule(cluster); });
+  group.querySelector("text")?.addEventListener("click", (event) => {
+    event.stopPropagation();
+    toggleModule(cluster);
+  });
 }
-$("collapse-all").addEventListener("click", () => { for (const cluster in clusters) setCollapsed(cluster, true); if (steps.length) drawStep(current); });
-$("expand-all").addEventListener("click", () => { for (const cluster in clusters) setCollapsed(cluster, false); if (steps.length) drawStep(current); });
+$("collapse-all").addEventListener("click", () => setAllCollapsed(true));
+$("expand-all").addEventListener("click", () => setAllCollapsed(false));
 if (!Object.keys(clusters).length) $("modules").classList.add("hidden");
 $("zoom-in").addEventListener("click", () => zoom(1.25));
 $("zoom-out").addEventListener("click", () => zoom(0.8));
@@ -434,8 +479,11 @@ $("play").addEventListener("click", play);
 document.addEventListener("keydown", (event) => {
   if (event.target.tagName === "INPUT" && event.target.type !== "range") return;
   if (event.target.tagName === "BUTTON" && (event.key === " " || event.key === "Enter")) return;
-  const keys = { ArrowRight: () => drawStep(current + 1), ArrowLeft: () => drawStep(current - 1), Home: () => drawStep(0),
-    End: () => drawStep(steps.length - 1), " ": play, "+": () => zoom(1.25), "-": () => zoom(0.8), 0: () => setView({ ...fitted }) };
+  const keys = {
+    ArrowRight: () => drawStep(current + 1), ArrowLeft: () => drawStep(current - 1),
+    Home: () => drawStep(0), End: () => drawStep(steps.length - 1), " ": play,
+    "+": () => zoom(1.25), "-": () => zoom(0.8), 0: () => setView({ ...fitted }),
+  };
   if (keys[event.key] && (steps.length || !event.key.startsWith("Arrow"))) {
     event.preventDefault();
     keys[event.key]();
@@ -450,7 +498,8 @@ if (steps.length) {
   drawStep(0);
 } else {
   for (const id of ["first", "back", "play", "step", "last", "slider"]) $(id).disabled = true;
-  $("step-panel").replaceChildren(element("p", { class: "hint" }, "no backward pass was recorded: this is the forward graph alone"));
+  const note = "no backward pass was recorded: this is the forward graph alone";
+  $("step-panel").replaceChildren(element("p", { class: "hint" }, note));
 }
 document.body.dataset.readyMs = performance.now().toFixed(0);
 document.body.dataset.ready = "true";
