@@ -174,6 +174,24 @@ def test_a_linear_op_carries_the_neuron_derivation_checked_against_the_engine():
         assert kinds == ["leaf", "op", "tensor"]
 
 
+def test_an_op_of_unknown_cost_says_so_and_still_walks():
+    class Double(mg.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return 2 * a
+
+        @staticmethod
+        def backward(ctx, grad):
+            return 2 * grad
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    data = viz.explore(Double.apply(x).sum()).data()
+    (double,) = [e for e in data["elements"].values() if e.get("op") == "Double"]
+    assert double["forward_flops"] is None and double["backward_flops"] is None
+    assert [step["op"] for step in data["steps"]] == ["Sum", "Double"]
+    np.testing.assert_allclose(values(data["steps"][1]["sent"][0]["grad"]), [2.0, 2.0])
+
+
 def test_a_non_scalar_root_takes_its_gradient():
     x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = x * x

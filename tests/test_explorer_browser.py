@@ -219,3 +219,22 @@ def test_search_zoom_and_the_neuron_derivation(browser, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "explorer.png"))
     assert (ARTIFACTS / "explorer.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_notebook_form_runs_inside_its_iframe(browser, used_twice, tmp_path):
+    require_dot()
+    loss, names = used_twice
+    explorer = viz.explore(loss, names=names)
+    host = tmp_path / "notebook.html"
+    host.write_text(f"<!DOCTYPE html><html><body>{explorer._repr_html_()}</body></html>")
+    browser.get(host.as_uri())
+    browser.switch_to.frame(browser.find_element("css selector", "iframe.minigrad-explorer"))
+    try:
+        deadline = time.perf_counter() + 10
+        while browser.execute_script("return document.body.dataset.ready") != "true":
+            assert time.perf_counter() < deadline, "the page's script never ran in the iframe"
+            time.sleep(0.01)
+        assert browser.find_element("id", "step-op").text == "Sum"
+        assert visible_ops(browser) == 5
+    finally:
+        browser.switch_to.default_content()
