@@ -1,4 +1,5 @@
-"""Composites built from the primitives in `ops`: selection, joining, statistics, dropout, losses.
+"""Composites built from the primitives in `ops`: selection, joining, statistics, convolution
+and pooling (their arguments checked here, where they enter), dropout, losses.
 
 Each is differentiable (twice, where its primitives are) because it is made of recorded ops.
 `nn.functional` re-exports these under PyTorch's names.
@@ -77,6 +78,12 @@ def stack(tensors, axis: int | None = None, *, dim: int | None = None) -> Tensor
     return concatenate([t.unsqueeze(axis) for t in tensors], axis)
 
 
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Axes start_dim..end_dim merged into one, as `torch.flatten` (`x.flatten`): all of them by
+    default; `nn.Flatten` uses start_dim=1, keeping the batch axis for a Linear head."""
+    return x.flatten(start_dim, end_dim)
+
+
 def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
     """Variance sum (x - mean)^2 / (n - correction), as `Tensor.var`: correction=1 (unbiased) as
     in PyTorch, 0 for NumPy's population variance (lecture 001, 'Expectation and variance')."""
@@ -127,6 +134,180 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     return x.log_softmax(axis)
+
+
+# ---- convolution and pooling ------------------------------------------------------------------
+
+
+def _ints(fn: str, name: str, value, dims: int, minimum: int) -> tuple[int, ...]:
+    """`value`, an int or `dims` ints, as a tuple of `dims` ints each at least `minimum`."""
+    items = (value,) * dims if not isinstance(value, (tuple, list)) else tuple(value)
+    if len(items) != dims or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum for v in items
+    ):
+        kind = "an int at least" if dims == 1 else "an int or a pair of ints, each at least"
+        raise ValueError(f"{fn}: {name} must be {kind} {minimum}, got {value!r}")
+    return tuple(int(v) for v in items)
+
+
+def _check_input(fn: str, x, dims: int) -> None:
+    layout = "(N, C, L)" if dims == 1 else "(N, C, H, W)"
+    if x.ndim != dims + 2:
+        raise ShapeError(f"{fn}: input must be {dims + 2}-D {layout}, got shape {x.shape}")
+
+
+def _check_fits(fn: str, x_shape, kernel, padding, dilation) -> None:
+    """ShapeError unless each (dilated) kernel extent fits in the padded input."""
+    axes = ("L",) if len(kernel) == 1 else ("H", "W")
+    for axis, size, k, p, d in zip(axes, x_shape[2:], kernel, padding, dilation):
+        span = d * (k - 1) + 1
+        if span > size + 2 * p:
+            raise ShapeError(
+                f"{fn}: the kernel {tuple(kernel)} with dilation {tuple(dilation)} spans {span} "
+                f"along {axis}, where the padded input has only {size} + 2 x {p} = "
+                f"{size + 2 * p} (input shape {tuple(x_shape)}, padding {tuple(padding)})"
+            )
+
+
+def _conv_arguments(fn: str, x, weight, bias, stride, padding, dilation, groups, dims: int):
+    """The checked (stride, padding, dilation, groups) of a convolution with `dims` spatial
+    axes, after ShapeErrors for a mismatch of input, weight and bias."""
+    _check_input(fn, x, dims)
+    if weight.ndim != dims + 2:
+        layout = "(C_out, C_in / groups, kL)" if dims == 1 else "(C_out, C_in / groups, kH, kW)"
+        raise ShapeError(f"{fn}: weight must be {dims + 2}-D {layout}, got shape {weight.shape}")
+    stride = _ints(fn, "stride", stride, dims, 1)
+    padding = _ints(fn, "padding", padding, dims, 0)
+    dilation = _ints(fn, "dilation", dilation, dims, 1)
+    (groups,) = _ints(fn, "groups", groups, 1, 1)
+    channels, out_channels = x.shape[1], weight.shape[0]
+    if channels % groups or out_channels % groups:
+        raise ShapeError(
+            f"{fn}: groups={groups} must divide both the input's {channels} channels and the "
+            f"weight's {out_channels} output channels"
+        )
+    if weight.shape[1] * groups != channels:
+        raise ShapeError(
+            f"{fn}: input has {channels} channels (shape {x.shape}) but the weight (shape "
+            f"{weight.shape}) expects {weight.shape[1]} x groups={groups} = "
+            f"{weight.shape[1] * groups}"
+        )
+    if bias is not None and tuple(bias.shape) != (out_channels,):
+        raise ShapeError(f"{fn}: bias must have shape ({out_channels},), got {bias.shape}")
+    _check_fits(fn, x.shape, weight.shape[2:], padding, dilation)
+    return stride, padding, dilation, groups
+
+
+def _conv(x, weight, bias, params: tuple) -> Tensor:
+    out = apply(ops.Conv2d, (x, weight), params)
+    return out if bias is None else out + bias.reshape(1, -1, 1, 1)
+
+
+def conv2d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, ...] = 1,
+    padding: int | tuple[int, ...] = 0,
+    dilation: int | tuple[int, ...] = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D cross-correlation over NCHW, as PyTorch's `conv2d`:
+
+        y[n, o, h, w] = b[o] + sum_{c, i, j} x_padded[n, c, h sH + i dH, w sW + j dW] W[o, c, i, j]
+
+    with the sum over group g's input channels for an output channel o of group g.
+
+    Args:
+        x: (N, C_in, H, W).
+        weight: (C_out, C_in / groups, kH, kW), PyTorch's layout.
+        bias: (C_out,) or None; added by broadcasting, so its gradient is g summed over
+            (N, H_out, W_out).
+        stride, padding, dilation: an int or a pair (along H, along W); padding is zeros.
+        groups: channels split into this many independent convolutions.
+
+    Returns (N, C_out, H_out, W_out), H_out = floor((H + 2 pH - dH (kH - 1) - 1) / sH) + 1.
+    """
+    params = _conv_arguments("conv2d", x, weight, bias, stride, padding, dilation, groups, 2)
+    return _conv(x, weight, bias, params)
+
+
+def conv1d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D cross-correlation over (N, C_in, L) with weight (C_out, C_in / groups, kL), as
+    PyTorch's `conv1d`: `conv2d` on images of height 1, so the same primitive and VJPs.
+
+    Returns (N, C_out, L_out), L_out = floor((L + 2 padding - dilation (kL - 1) - 1) / stride) + 1.
+    """
+    (s,), (p,), (d,), g = _conv_arguments(
+        "conv1d", x, weight, bias, stride, padding, dilation, groups, 1
+    )
+    (n, channels, length), (out_channels, per_group, kernel) = x.shape, weight.shape
+    image = x.reshape(n, channels, 1, length)
+    out = _conv(
+        image, weight.reshape(out_channels, per_group, 1, kernel), bias, ((1, s), (0, p), (1, d), g)
+    )
+    return out.reshape(n, out_channels, out.shape[-1])
+
+
+def _pool_sizes(fn: str, kernel_size, stride, padding) -> tuple:
+    """The checked (kernel, stride, padding) pairs of a 2-D pooling; stride None is the kernel."""
+    kernel = _ints(fn, "kernel_size", kernel_size, 2, 1)
+    stride = kernel if stride is None else _ints(fn, "stride", stride, 2, 1)
+    padding = _ints(fn, "padding", padding, 2, 0)
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise ValueError(
+            f"{fn}: padding {padding} must be at most half the kernel {kernel}, so that every "
+            "window holds an element of the input (as PyTorch requires)"
+        )
+    return kernel, stride, padding
+
+
+def _pool_arguments(fn: str, x, kernel_size, stride, padding) -> tuple:
+    """`_pool_sizes`, after a ShapeError unless x is NCHW and the kernel fits its padding."""
+    _check_input(fn, x, 2)
+    kernel, stride, padding = _pool_sizes(fn, kernel_size, stride, padding)
+    _check_fits(fn, x.shape, kernel, padding, (1, 1))
+    return kernel, stride, padding
+
+
+def max_pool2d(
+    x: Tensor,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] = 0,
+) -> Tensor:
+    """The maximum of each kernel_size window of x (N, C, H, W), padded with -inf, as PyTorch's
+    `max_pool2d`; stride None means stride = kernel_size (windows side by side).
+
+    The gradient goes to each window's arg-max element; on a tie, to the first one in row-major
+    order within the window (as PyTorch), and it adds up where overlapping windows share one.
+    Output (N, C, H_out, W_out), H_out = floor((H + 2 pH - kH) / sH) + 1.
+    """
+    params = _pool_arguments("max_pool2d", x, kernel_size, stride, padding)
+    return apply(ops.MaxPool2d, (x,), params)
+
+
+def avg_pool2d(
+    x: Tensor,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] = 0,
+) -> Tensor:
+    """The mean of each kernel_size window of x (N, C, H, W), padded with zeros that count in
+    the mean (PyTorch's default count_include_pad=True); stride None means stride = kernel_size.
+
+    Each window sends g / (kH kW) to every element it holds. Output as `max_pool2d`'s.
+    """
+    params = _pool_arguments("avg_pool2d", x, kernel_size, stride, padding)
+    return apply(ops.AvgPool2d, (x,), params)
 
 
 # ---- dropout ----------------------------------------------------------------------------------

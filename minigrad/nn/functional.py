@@ -1,4 +1,5 @@
-"""`nn.functional`: the activations, dropout, linear and losses under PyTorch's names.
+"""`nn.functional`: the activations, dropout, linear, convolution, pooling and losses under
+PyTorch's names.
 
 Everything is `minigrad.functional`'s, except `softmax` and `log_softmax`, which also take
 PyTorch's `dim=` for the axis, so `F.softmax(x, dim=1)` ports unchanged.
@@ -8,12 +9,16 @@ from __future__ import annotations
 
 from .. import functional as _core
 from ..functional import (
+    avg_pool2d,
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
+    conv1d,
+    conv2d,
     cross_entropy,
     dropout,
     leaky_relu,
     linear,
+    max_pool2d,
     mse_loss,
     nll_loss,
     relu,
@@ -44,13 +49,17 @@ def log_softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None) -
 
 
 __all__ = [
+    "avg_pool2d",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "conv1d",
+    "conv2d",
     "cross_entropy",
     "dropout",
     "leaky_relu",
     "linear",
     "log_softmax",
+    "max_pool2d",
     "mse_loss",
     "nll_loss",
     "relu",

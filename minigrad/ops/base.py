@@ -70,10 +70,6 @@ class Op:
     name = "Op"
     saves_inputs = True
     saves_output = False
-    # Optional `forward_into(x) -> x`: the forward of a one-input elementwise op written into its
-    # float input's own buffer, for the in-place methods (`x.relu_()`), which call it only when
-    # nothing else can see that buffer. Only ops whose VJP does not read their input have one.
-    forward_into: Any = None
     # Per input position: whether, when that input is the op's only constant, the VJP reads
     # nothing but it. Then the node keeps the constant, not the tensor's array: `x * 0.5` keeps
     # 0.5 and lets x's buffer go, as PyTorch saves only what the wanted gradient reads.
