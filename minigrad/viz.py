@@ -233,10 +233,39 @@ def _highlighted(highlight) -> set:
     }
 
 
+def _module_paths(nodes: list, known: _Known) -> dict:
+    """Node -> the Module it belongs to (or None), for `nodes` in tape order.
+
+    An op reading a Module's parameter is that Module's (`trace.tracer.node_module`). So is an
+    op of none that joins two values of one Module when one of them comes from its parameters
+    alone: the bias add of a convolution, whose bias is reshaped apart from the product. (Two
+    runs of one Module joined, both fed data, stay apart.)
+    """
+    path_of: dict = {}
+    from_parameters: set = set()  # ops that read only their Module's parameters
+    for node in nodes:
+        path = node_module(node, known.owners)
+        inputs = list(dict.fromkeys(parent for parent in node.parents if type(parent) is Node))
+        if path is not None:
+            if all(_from_parameters(p, path, known, from_parameters) for p in node.parents):
+                from_parameters.add(node)
+        elif len(inputs) >= 2 and len({path_of[p] for p in inputs}) == 1:
+            fed = [p for p in inputs if p not in from_parameters]
+            path = path_of[inputs[0]] if len(fed) <= 1 else None
+        path_of[node] = path
+    return path_of
+
+
+def _from_parameters(parent, path: str, known: _Known, from_parameters: set) -> bool:
+    if type(parent) is Node:
+        return parent in from_parameters
+    return parent is not None and known.owners.get(id(parent)) == path
+
+
 def _module_groups(nodes: list, known: _Known) -> dict:
     """Node -> group key for the ops to collapse: each connected run of one Module's ops is one
     group, so a Module called twice draws as two boxes."""
-    path_of = {node: node_module(node, known.owners) for node in nodes}
+    path_of = _module_paths(nodes, known)
     leader: dict = {}
 
     def find(node):

@@ -238,3 +238,20 @@ def test_the_notebook_form_runs_inside_its_iframe(browser, used_twice, tmp_path)
         assert visible_ops(browser) == 5
     finally:
         browser.switch_to.default_content()
+
+
+def test_a_cnn_collapses_to_one_box_per_layer(browser, tmp_path):
+    mg.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 8, 3), nn.ReLU(),
+        nn.Flatten(), nn.Linear(8, 10),
+    )  # fmt: skip
+    images = mg.randn(2, 1, 8, 8)
+    loss = nn.functional.cross_entropy(model(images), mg.tensor([1, 2]))
+    explorer = viz.explore(loss, names={"images": images}, module=model)
+    open_page(browser, explorer, tmp_path)
+    assert visible_ops(browser) == explorer.op_count == 12
+    browser.find_element("id", "collapse-all").click()
+    labels = sorted(box.text for box in by_css(browser, "g.module-box") if box.is_displayed())
+    assert labels == ["0: Conv2d (collapsed)", "3: Conv2d (collapsed)", "6: Linear (collapsed)"]
+    assert visible_ops(browser) == 12 - 3 - 3 - 1  # Conv2d, Reshape, Add twice; Linear
