@@ -162,6 +162,7 @@ class Node:
         return (self.first, self.second, *self.others)
 
     def name(self) -> str:
+        """What PyTorch calls the node: the op's name and `Backward` (`MulBackward`)."""
         return f"{self.op.name}Backward"
 
     def __repr__(self) -> str:
@@ -259,11 +260,13 @@ def add_watcher(watcher) -> None:
 
 
 def remove_watcher(watcher) -> None:
+    """Stop telling `watcher` about ops and backward steps (`add_watcher` started it)."""
     global _watchers
     _watchers = tuple(w for w in _watchers if w is not watcher)
 
 
 def watchers() -> tuple:
+    """The watchers installed now (the tracer, anomaly mode, viz frames), oldest first."""
     return _watchers
 
 

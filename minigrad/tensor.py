@@ -219,6 +219,8 @@ def _operand(value, like: Tensor):
         return value
     if isinstance(value, np.generic) and value.ndim == 0 and value.dtype.kind in "fiub":
         return value.item()  # a NumPy scalar acts as a Python number, as in PyTorch
+    if isinstance(value, Size):  # NumPy would take an int subclass for int64, not a Python int
+        return int(value)
     if isinstance(value, numbers.Number):
         return value
     array = np.asarray(value)
@@ -419,18 +421,23 @@ class Tensor:
 
     @property
     def shape(self) -> tuple:
+        """The size along each dimension, as NumPy's tuple."""
         return self._data.shape
 
     @property
     def ndim(self) -> int:
+        """How many dimensions (0 for a scalar tensor)."""
         return self._data.ndim
 
     @property
-    def size(self) -> int:
-        return self._data.size
+    def size(self) -> Size:
+        """The number of elements, NumPy's `size`; called, PyTorch's `size()`: `t.size()` is the
+        shape and `t.size(dim)` one dimension's length."""
+        return Size(self._data.size, self._data.shape)
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype of the values (float32 by default)."""
         return self._data.dtype
 
     @property
@@ -444,10 +451,13 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        """True for a tensor no recorded op produced (a parameter, an input): backward
+        stores its gradient in `.grad`."""
         return self.grad_fn is None
 
     @property
     def T(self) -> Tensor:
+        """The transpose: the axes reversed (a matrix's rows become its columns)."""
         return self.transpose()
 
     @property
@@ -458,6 +468,8 @@ class Tensor:
         return self.transpose(*axes)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set whether ops on this tensor are recorded for backward (only a floating
+        tensor can require grad), and return it, as PyTorch's `requires_grad_`."""
         if not self.is_leaf:
             raise RuntimeError("requires_grad can only be changed on leaf tensors (no grad_fn)")
         if requires_grad and self._data.dtype.kind != "f":
@@ -474,11 +486,13 @@ class Tensor:
         return self._data
 
     def item(self) -> builtins.float:
+        """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self._data.item()
 
     def tolist(self):
+        """The values as (nested) Python lists of numbers."""
         return self._data.tolist()
 
     # How the engine below this layer makes a Tensor under create_graph: `type(t)._wrap(...)`.
@@ -497,8 +511,21 @@ class Tensor:
         alias._base = self._base if self._base is not None else self
         return alias
 
-    def to(self, dtype) -> Tensor:
-        """A copy in another dtype; differentiable between floating dtypes."""
+    def to(self, dtype=None, *, device: str | None = None) -> Tensor:
+        """This tensor in another dtype: a copy, differentiable between floating dtypes (itself
+        when the dtype is already right, as PyTorch's `to`).
+
+        `dtype` may be a dtype, another Tensor (take its dtype: `x.to(y)`) or the device "cpu",
+        which changes nothing: minigrad runs on the CPU only, and any other device is an error.
+        """
+        if isinstance(dtype, Tensor):
+            dtype = dtype.dtype
+        if isinstance(dtype, str) and device is None and dtype.split(":")[0] in _DEVICES:
+            dtype, device = None, dtype
+        if device is not None and device != "cpu":
+            raise ValueError(f"minigrad runs on the CPU only; got device {device!r}")
+        if dtype is None:
+            return self
         dtype = np.dtype(dtype)
         if dtype == self._data.dtype:
             return self
@@ -536,9 +563,11 @@ class Tensor:
         return bool(np.allclose(self._data, values, rtol=rtol, atol=atol))
 
     def float(self) -> Tensor:
+        """A float32 copy (`to(np.float32)`), differentiable."""
         return self.to(np.float32)
 
     def double(self) -> Tensor:
+        """A float64 copy (`to(np.float64)`), differentiable; gradient checks use it."""
         return self.to(np.float64)
 
     def __array__(self, dtype=None, copy=None):
@@ -625,6 +654,7 @@ class Tensor:
         return _HookHandle(hooks, hook)
 
     def zero_grad(self) -> None:
+        """Forget the accumulated gradient: `.grad` becomes None."""
         self.grad = None
 
     # ---- operators ----------------------------------------------------------------------------
@@ -710,11 +740,14 @@ class Tensor:
         return _fill_in_place(self, source, "copy_")
 
     def clamp_(self, min=None, max=None) -> Tensor:
-        """clip(min, max), in place."""
+        """clip(min, max), in place (bounds as for `clip`)."""
         if min is None and max is None:
             raise ValueError("clamp_ needs at least one of min and max")
-        if not _changes_recorded(self, None, "clamp_"):
-            np.clip(self._data, min, max, out=self._data)
+        bound_grad = min if isinstance(min, Tensor) and min._requires_grad else max
+        if not _changes_recorded(self, bound_grad, "clamp_"):
+            low = min._data if isinstance(min, Tensor) else min
+            high = max._data if isinstance(max, Tensor) else max
+            np.clip(self._data, low, high, out=self._data)
             self._bump_version()
             return self
         return _adopt(self, self.clip(min, max))
@@ -750,18 +783,23 @@ class Tensor:
     # ---- elementwise --------------------------------------------------------------------------
 
     def exp(self) -> Tensor:
+        """e^x elementwise; d/dx = e^x."""
         return apply(ops.Exp, (self,))
 
     def log(self) -> Tensor:
+        """ln x elementwise; d/dx = 1/x."""
         return apply(ops.Log, (self,))
 
     def sqrt(self) -> Tensor:
+        """sqrt x elementwise; d/dx = 1 / (2 sqrt x)."""
         return apply(ops.Sqrt, (self,))
 
     def abs(self) -> Tensor:
+        """|x| elementwise; d/dx = sign(x), 0 at 0 as in PyTorch."""
         return apply(ops.Abs, (self,))
 
     def tanh(self) -> Tensor:
+        """tanh x elementwise, the lectures' activation; d/dx = 1 - tanh(x)^2."""
         return apply(ops.Tanh, (self,))
 
     def tanh_(self) -> Tensor:
@@ -769,9 +807,11 @@ class Tensor:
         return _apply_in_place(ops.Tanh, self)
 
     def sigmoid(self) -> Tensor:
+        """1 / (1 + e^-x) elementwise, without overflow; d/dx = sigma (1 - sigma)."""
         return apply(ops.Sigmoid, (self,))
 
     def relu(self) -> Tensor:
+        """max(x, 0) elementwise; d/dx = 1 where x > 0, else 0."""
         return apply(ops.Relu, (self,))
 
     def relu_(self) -> Tensor:
@@ -779,20 +819,30 @@ class Tensor:
         return _apply_in_place(ops.Relu, self)
 
     def leaky_relu(self, negative_slope: builtins.float = 0.01) -> Tensor:
+        """x where x > 0, else negative_slope x; d/dx = 1 or negative_slope."""
         return apply(ops.LeakyRelu, (self,), (negative_slope,))
 
     def softplus(self) -> Tensor:
+        """ln(1 + e^x) elementwise, without overflow; d/dx = sigmoid(x)."""
         return apply(ops.Softplus, (self,))
 
     def sin(self) -> Tensor:
+        """sin x elementwise; d/dx = cos x."""
         return apply(ops.Sin, (self,))
 
     def cos(self) -> Tensor:
+        """cos x elementwise; d/dx = -sin x."""
         return apply(ops.Cos, (self,))
 
     def clip(self, min=None, max=None) -> Tensor:
+        """min(max(self, min), max) elementwise; either bound may be None, a number or a Tensor
+        (broadcast with self, and differentiable too, as in PyTorch: see `selection.clamp`)."""
         if min is None and max is None:
             raise ValueError("clip needs at least one of min and max")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            from .selection import clamp
+
+            return clamp(self, min, max)
         return apply(ops.Clip, (self,), (min, max))
 
     clamp = clip
@@ -848,16 +898,23 @@ class Tensor:
         axes, keep = self._reduction_axes(axis, dim, keepdims, keepdim)
         return apply(ops.LogSumExp, (self,), (axes, keep))
 
-    def softmax(self, axis=None, *, dim=None) -> Tensor:
-        """e^x_i / sum_j e^x_j along `axis` (alias `dim`; default the last), stable."""
+    def softmax(self, axis=None, *, dim=None, dtype=None) -> Tensor:
+        """e^x_i / sum_j e^x_j along `axis` (alias `dim`; default the last), stable. With
+        `dtype`, the input is cast to it first, as in PyTorch (`dtype=mg.float64` for a float32
+        input computes in float64; the gradient comes back to the input in float32)."""
+        if dtype is not None:
+            return self.to(dtype).softmax(axis, dim=dim)
         axis = _one_of("axis", axis, "dim", dim, default=-1)
         if self.ndim == 0:  # a softmax over one element: as a vector of one, so it stays exact
             _normalize_axis(axis, 0)
             return self.reshape(1).softmax(0).reshape(())
         return apply(ops.Softmax, (self,), (_single_axis(axis, self.ndim),))
 
-    def log_softmax(self, axis=None, *, dim=None) -> Tensor:
-        """x_i - logsumexp(x) along `axis` (alias `dim`; default the last), stable."""
+    def log_softmax(self, axis=None, *, dim=None, dtype=None) -> Tensor:
+        """x_i - logsumexp(x) along `axis` (alias `dim`; default the last), stable; `dtype`
+        casts the input first, as for `softmax`."""
+        if dtype is not None:
+            return self.to(dtype).log_softmax(axis, dim=dim)
         axis = _one_of("axis", axis, "dim", dim, default=-1)
         if self.ndim == 0:
             _normalize_axis(axis, 0)
@@ -907,6 +964,8 @@ class Tensor:
     # ---- shape --------------------------------------------------------------------------------
 
     def reshape(self, *shape) -> Tensor:
+        """The same values in a new shape (varargs or one tuple; one size may be -1, inferred),
+        a view when NumPy can make one; the gradient is reshaped back."""
         target = _resolve_shape(_shape_args(shape), self.shape)
         if target == self.shape:
             return self
@@ -915,20 +974,29 @@ class Tensor:
     view = reshape
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """The values with dimensions start_dim..end_dim joined into one, as `torch.flatten`."""
         if self.ndim == 0:
             return self.reshape(1)
         start, end = start_dim % self.ndim, end_dim % self.ndim
         middle = prod(self.shape[start : end + 1])
         return self.reshape(self.shape[:start] + (middle,) + self.shape[end + 1 :])
 
-    def squeeze(self, axis=None) -> Tensor:
+    def squeeze(self, axis=None, *, dim=None) -> Tensor:
+        """Drop the axes of length 1: all of them, or those of `axis` (alias `dim`; an int or a
+        tuple) that have length 1, leaving the others, as PyTorch's `squeeze(dim)`."""
+        axis = _one_of("axis", axis, "dim", dim, default=None)
         if axis is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
         axes = _normalize_axis(axis, self.ndim)
         shape = tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
         return self.reshape(shape)
 
-    def unsqueeze(self, axis: int) -> Tensor:
+    def unsqueeze(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """A new axis of length 1 at position `axis` (alias `dim`; negative counts from the end
+        of the result, as in PyTorch)."""
+        axis = _one_of("axis", axis, "dim", dim, default=None)
+        if not _is_integer(axis):
+            raise TypeError(f"unsqueeze takes one int axis, got {axis!r}")
         axis = _normalize_axis(axis, self.ndim + 1)[0]
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
@@ -991,6 +1059,52 @@ class Tensor:
         index = _index_value(index)
         return apply(ops.GetItem, (self,), (index,))
 
+    # ---- selection (composed in `selection`) --------------------------------------------------
+
+    def gather(self, dim: int, index) -> Tensor:
+        """The elements along `dim` at `index`, as `torch.gather` (see `selection.gather`)."""
+        from .selection import gather
+
+        return gather(self, dim, index)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+        """(values, indices) of the k largest elements along `dim` (see `selection.topk`)."""
+        from .selection import topk
+
+        return topk(self, k, dim, largest, sorted)
+
+    def masked_fill(self, mask, value) -> Tensor:
+        """This tensor with `value` where the bool `mask` holds (see `selection.masked_fill`)."""
+        from .selection import masked_fill
+
+        return masked_fill(self, mask, value)
+
+    # ---- new tensors like this one ------------------------------------------------------------
+
+    def new_tensor(self, data, *, dtype=None, requires_grad: bool = False) -> Tensor:
+        """A new leaf holding a copy of `data`, in this tensor's dtype unless `dtype` is given."""
+        return Tensor(data, requires_grad, self._data.dtype if dtype is None else dtype)
+
+    def new_full(self, size, fill_value, *, dtype=None, requires_grad: bool = False) -> Tensor:
+        """A new leaf of shape `size` filled with `fill_value`, in this tensor's dtype."""
+        dtype = self._data.dtype if dtype is None else np.dtype(dtype)
+        shape = _shape_args(size if isinstance(size, tuple) else (size,))
+        values = np.full(shape, fill_value, dtype=dtype)
+        return Tensor(values, requires_grad)
+
+    def new_zeros(self, *size, dtype=None, requires_grad: bool = False) -> Tensor:
+        """A new leaf of zeros of shape `size` (varargs or one tuple), in this tensor's dtype."""
+        return self.new_full(size, 0, dtype=dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad: bool = False) -> Tensor:
+        """A new leaf of ones of shape `size` (varargs or one tuple), in this tensor's dtype."""
+        return self.new_full(size, 1, dtype=dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, requires_grad: bool = False) -> Tensor:
+        """A new leaf of shape `size` whose values are unspecified, as PyTorch's; minigrad gives
+        zeros, so a run stays reproducible."""
+        return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
 
 class _HookHandle:
     def __init__(self, hooks: list, hook):
@@ -1002,10 +1116,47 @@ class _HookHandle:
 
 
 class ValuesIndices(NamedTuple):
-    """What `max(dim=...)` and `min(dim=...)` return, as PyTorch's `torch.return_types.max`."""
+    """What `max(dim=...)`, `min(dim=...)` and `topk` return, as PyTorch's
+    `torch.return_types.max`: `values, indices = x.max(dim=1)`."""
 
     values: Tensor
     indices: Tensor
+
+
+# Device names `to` recognises, to answer "cpu" with nothing to do and the others with an error.
+_DEVICES = ("cpu", "cuda", "mps", "xpu", "meta")
+
+
+class Size(int):
+    """`Tensor.size`: the number of elements, an int as NumPy's `size`, that answers a call as
+    PyTorch's `size()` does: `t.size()` is the shape and `t.size(dim)` the length of one axis.
+
+    NumPy takes an int subclass for an int64 array, not for a Python int, so `array / t.size`
+    of a float32 array gives float64; Tensor arithmetic treats it as a Python int (float32 stays
+    float32), and `t.numel()` or `int(t.size)` is a plain int for NumPy code.
+    """
+
+    shape: tuple
+
+    def __new__(cls, count: int, shape: tuple) -> Size:
+        size = super().__new__(cls, count)
+        size.shape = shape
+        return size
+
+    def __reduce__(self):
+        """Copied or pickled, it is the plain int it counts."""
+        return (int, (int(self),))
+
+    def __call__(self, dim: int | None = None):
+        if dim is None:
+            return self.shape
+        if not _is_integer(dim):
+            raise TypeError(f"size(dim) takes an int, got {type(dim).__name__} {dim!r}")
+        if not -len(self.shape) <= dim < len(self.shape):
+            raise IndexError(
+                f"dimension {dim} is out of range for a tensor with {len(self.shape)} dimensions"
+            )
+        return self.shape[dim]
 
 
 def _one_of(name, value, alias: str, alias_value, default):

@@ -7,3 +7,4 @@ from .conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from .layers import Dropout, Flatten, Identity, Linear, ModuleList, Sequential
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter
+from .porting import load_pytorch_state_dict, pytorch_state_dict

@@ -38,14 +38,18 @@ def resolve_axis(axis: int | None, dim: int | None) -> int:
     return -1 if dim is None else dim
 
 
-def softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """e^x_i / sum_j e^x_j along `axis` (alias `dim`, default the last), numerically stable."""
-    return _core.softmax(x, resolve_axis(axis, dim))
+def softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None, dtype=None) -> Tensor:
+    """e^x_i / sum_j e^x_j along `axis` (alias `dim`, default the last), numerically stable;
+    `dtype` casts x first, as in PyTorch."""
+    return _core.softmax(x, resolve_axis(axis, dim), dtype=dtype)
 
 
-def log_softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """x_i - logsumexp(x) along `axis` (alias `dim`, default the last), numerically stable."""
-    return _core.log_softmax(x, resolve_axis(axis, dim))
+def log_softmax(
+    x: Tensor, axis: int | None = None, *, dim: int | None = None, dtype=None
+) -> Tensor:
+    """x_i - logsumexp(x) along `axis` (alias `dim`, default the last), numerically stable;
+    `dtype` casts x first, as in PyTorch."""
+    return _core.log_softmax(x, resolve_axis(axis, dim), dtype=dtype)
 
 
 __all__ = [

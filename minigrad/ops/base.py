@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import prod
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -44,6 +45,17 @@ class Sample(NamedTuple):
 
     inputs: tuple
     params: tuple = ()
+
+
+def _forward(*arrays_and_params):
+    """The output ndarray, from the input arrays followed by the op's params."""
+    raise NotImplementedError
+
+
+def _vjp(g, out, inputs, needs, *params) -> tuple:
+    """dL/d input for each input, given g = dL/d out (None where `needs[i]` is False); the op's
+    class says what `out` and `inputs` hold, and its docstring gives the derivative."""
+    raise NotImplementedError
 
 
 PRIMITIVES: list[type[Op]] = []
@@ -75,8 +87,8 @@ class Op:
     # 0.5 and lets x's buffer go, as PyTorch saves only what the wanted gradient reads.
     constant_suffices = (False, False)
 
-    forward: Any
-    vjp: Any
+    forward: Callable[..., Any] = staticmethod(_forward)
+    vjp: Callable[..., Any] = staticmethod(_vjp)
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
