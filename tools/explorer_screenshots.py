@@ -19,6 +19,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def browser():
+    """Headless chromium through the system chromedriver (its path given: no download)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -42,6 +43,8 @@ def mlp_page(folder: Path) -> Path:
 
 
 def main() -> None:
+    """Step 2 of the MLP's walk with its last Linear op's panel open, then every module
+    collapsed at the last step."""
     driver = browser()
     try:
         with tempfile.TemporaryDirectory() as folder:
