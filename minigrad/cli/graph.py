@@ -24,6 +24,7 @@ DEFAULT_EXPRESSION = "(x @ w + b).tanh().sum()"
 
 
 def add_parser(subparsers) -> None:
+    """Add the `graph` command and its options to the command line."""
     parser = subparsers.add_parser(
         "graph",
         help="draw the computation graph of an expression or a small MLP",
@@ -113,6 +114,7 @@ def checked_outputs(args: argparse.Namespace) -> tuple[Path | None, Path | None]
 
 
 def run(args: argparse.Namespace) -> int:
+    """Draw one training step's graph (a picture, an explorer page or both); the exit status."""
     from minigrad import viz
 
     out, page = checked_outputs(args)

@@ -30,6 +30,7 @@ class Sources:
     arrays: dict = field(default_factory=dict)  # id(array) -> (name, array): captured ndarrays
 
     def add_tensor(self, name: str, tensor: Tensor) -> None:
+        """Note `tensor` under `name`, or under `name_2`, `name_3`, ... when that is taken."""
         if id(tensor) not in self.tensors:
             taken = {entry[0] for entry in self.tensors.values()}
             unique, count = name, 1

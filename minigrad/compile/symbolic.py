@@ -43,11 +43,13 @@ class Expr:
 
     @classmethod
     def reference(cls, name: str) -> Expr:
+        """The expression of the temporary variable `name`, folded in where it is used once."""
         expr = cls(_marker(name, 0), _ATOM, frozenset({name}))
         expr.temporary = name
         return expr
 
     def wrapped(self, at_least: int) -> str:
+        """The text, parenthesized if its operator binds less tightly than `at_least` needs."""
         if self.temporary is not None:
             return _marker(self.temporary, at_least)
         return self.text if self.precedence >= at_least else f"({self.text})"
@@ -115,6 +117,7 @@ class Lowering:
         return symbol
 
     def effect(self, expr: Expr, writes: frozenset) -> None:
+        """Add a statement run for what it writes (`writes`), not for a value it names."""
         self.lines.append(Line(None, expr, writes))
 
     def expr(self, value: Any) -> Expr:
@@ -139,6 +142,7 @@ class Lowering:
         return Expr(self.constant(value))
 
     def arguments(self, args: tuple, kwargs: dict) -> tuple[str, frozenset]:
+        """A call's argument list as source, and the variables it reads."""
         exprs = [self.expr(a) for a in args] + [self.expr(v) for v in kwargs.values()]
         texts = [e.text for e in exprs[: len(args)]]
         texts += [f"{k}={e.text}" for k, e in zip(kwargs, exprs[len(args) :])]

@@ -25,6 +25,8 @@ class StateView:
         self.context = context  # the recorder and the guards
 
     def get(self, key: str, default=None):
+        """The state entry `key` as a symbol read at run time, or `default` when it is absent
+        (which the guards then require of every later call)."""
         recorder, guards = self.context
         present = key in self.real
         guards.append((f"({key!r} in {self.text.replace('setdefault', 'get')})", present))
