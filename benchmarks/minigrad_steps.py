@@ -83,7 +83,9 @@ def _tensor_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
     return step
 
 
-def _module_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
+def module_network(problem: MLPProblem) -> tuple:
+    """The module form's network for `problem` on a private copy of its weights: (model,
+    optimizer, inputs, targets, loss function)."""
     from minigrad import nn, optim
 
     layers = []
@@ -95,11 +97,15 @@ def _module_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
         if i < len(problem.sizes) - 2:
             layers.append(nn.Tanh() if problem.activation == "tanh" else nn.ReLU(inplace=True))
     model = nn.Sequential(*layers)
-    parameters = [p for layer in layers for p in layer.parameters()]
-    optimizer = optim.SGD(parameters, lr=LEARNING_RATE)
+    optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
     inputs = mg.Tensor(problem.inputs)
     targets = problem.targets if problem.loss == "cross_entropy" else mg.Tensor(problem.targets)
-    loss_function = _loss_function(problem)
+    return model, optimizer, inputs, targets, _loss_function(problem)
+
+
+def _module_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
+    model, optimizer, inputs, targets, loss_function = module_network(problem)
+    parameters = list(model.parameters())
 
     def step() -> list[np.ndarray]:
         optimizer.zero_grad()
@@ -110,8 +116,8 @@ def _module_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
     return step
 
 
-def chain_phases(start: np.ndarray, length: int) -> tuple[Callable, Callable]:
-    """The chain's forward (ending in a sum) and its backward, returning d sum / d start."""
+def chain(start: np.ndarray, length: int) -> tuple[mg.Tensor, Callable[[], mg.Tensor]]:
+    """The chain's leaf and its forward, which clears the leaf's gradient and ends in a sum."""
     ops = chain_ops(length)
     leaf = mg.Tensor(start, requires_grad=True)
 
@@ -127,6 +133,13 @@ def chain_phases(start: np.ndarray, length: int) -> tuple[Callable, Callable]:
                 value = value.tanh()
         return value.sum()
 
+    return leaf, forward
+
+
+def chain_phases(start: np.ndarray, length: int) -> tuple[Callable, Callable]:
+    """The chain's forward (ending in a sum) and its backward, returning d sum / d start."""
+    leaf, forward = chain(start, length)
+
     def backward(total: mg.Tensor) -> np.ndarray:
         total.backward()
         return leaf.grad
@@ -134,31 +147,29 @@ def chain_phases(start: np.ndarray, length: int) -> tuple[Callable, Callable]:
     return forward, backward
 
 
-def cnn_trainer(problem) -> Callable[[], list[np.ndarray]]:
-    """The LeNet step as a user writes it: nn.Conv2d, nn.MaxPool2d, nn.Linear in an
-    nn.Sequential, in-place ReLUs, optim.SGD."""
+def cnn_network(problem) -> tuple:
+    """The LeNet network as a user writes it, holding the problem's weights: nn.Conv2d,
+    nn.MaxPool2d and nn.Linear in an nn.Sequential with in-place ReLUs; its optim.SGD; the
+    input batch. (The compiled engine compiles a step of the same network.)"""
     from minigrad import nn, optim
 
-    layers = [
-        nn.Conv2d(1, 6, 5),
-        nn.ReLU(inplace=True),
-        nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5),
-        nn.ReLU(inplace=True),
-        nn.MaxPool2d(2),
+    model = nn.Sequential(
+        nn.Conv2d(1, 6, 5), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(inplace=True), nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Linear(256, 120),
-        nn.ReLU(inplace=True),
-        nn.Linear(120, 84),
-        nn.ReLU(inplace=True),
+        nn.Linear(256, 120), nn.ReLU(inplace=True),
+        nn.Linear(120, 84), nn.ReLU(inplace=True),
         nn.Linear(84, 10),
-    ]
-    model = nn.Sequential(*layers)
-    parameters = list(model.parameters())
-    for parameter, value in zip(parameters, problem.parameters):
+    )  # fmt: skip
+    for parameter, value in zip(model.parameters(), problem.parameters):
         parameter.data = value.copy()
-    optimizer = optim.SGD(parameters, lr=LEARNING_RATE)
-    inputs = mg.Tensor(problem.inputs)
+    return model, optim.SGD(model.parameters(), lr=LEARNING_RATE), mg.Tensor(problem.inputs)
+
+
+def cnn_trainer(problem) -> Callable[[], list[np.ndarray]]:
+    """One SGD step of the LeNet network per call; returns that step's gradients."""
+    model, optimizer, inputs = cnn_network(problem)
+    parameters = list(model.parameters())
 
     def step() -> list[np.ndarray]:
         optimizer.zero_grad()

@@ -29,17 +29,25 @@ def figure(value: float | None) -> str:
     return f"{value:.3g}"
 
 
-def ratio(row: dict, reference: str) -> str:
-    mine, theirs = row["values"].get("minigrad"), row["values"].get(reference)
+def ratio(row: dict, reference: str, engine: str = "minigrad") -> str:
+    mine, theirs = row["values"].get(engine), row["values"].get(reference)
     if not row["ratios"] or mine is None or not theirs:
         return "—"
     return f"{mine / theirs:.2f}"
 
 
+# Beside minigrad's columns when the compiled engine ran: its figure and its ratio to NumPy.
+COMPILED_COLUMNS = ("minigrad-compiled", "compiled/numpy")
+
+
 def markdown_table(rows: list[dict]) -> str:
+    compiled = any("minigrad-compiled" in row["values"] for row in rows)
+    columns = list(COLUMNS)
+    if compiled:
+        columns[6:6] = COMPILED_COLUMNS
     lines = [
-        "| " + " | ".join(COLUMNS) + " |",
-        "| " + " | ".join("---" for _ in COLUMNS) + " |",
+        "| " + " | ".join(columns) + " |",
+        "| " + " | ".join("---" for _ in columns) + " |",
     ]
     for row in rows:
         values = row["values"]
@@ -55,5 +63,10 @@ def markdown_table(rows: list[dict]) -> str:
             row["target"] or "—",
             row["met"] or "—",
         ]
+        if compiled:
+            cells[6:6] = [
+                figure(values.get("minigrad-compiled")),
+                ratio(row, "numpy", "minigrad-compiled"),
+            ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

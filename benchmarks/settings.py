@@ -15,7 +15,7 @@ CASE_NAMES = {
     "lenet_cnn": "7",
     "conv_layer": "8",
 }
-ENGINE_NAMES = ("numpy", "torch", "minigrad")
+ENGINE_NAMES = ("numpy", "torch", "minigrad", "minigrad-compiled")
 MINIGRAD_FORMS = ("tensors", "modules")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # glibc's malloc serves blocks above a moving threshold with fresh mmaps and gives the top of its

@@ -45,6 +45,10 @@ def load_engine(name: str, threads: int, minigrad_form: str) -> ModuleType:
     from . import minigrad_steps
 
     minigrad_steps.use_form(minigrad_form)
+    if name == "minigrad-compiled":
+        from . import minigrad_compiled_steps
+
+        return minigrad_compiled_steps
     return minigrad_steps
 
 

@@ -41,6 +41,7 @@ from .random import manual_seed
 from .tensor import ShapeError, Tensor
 
 from . import data, nn, optim, trace, viz
+from .compile import CompileWarning, TraceError, compile
 from .serialization import load, save
 from .runs import Run, load_run
 

@@ -32,6 +32,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `minigrad` command line: its commands, their options and the help's epilog."""
     parser = Parser(
         prog="minigrad",
         description="minigrad: a tape-based autograd engine over NumPy. Train a small network, "

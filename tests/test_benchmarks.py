@@ -128,3 +128,39 @@ def test_the_hand_written_max_pool_sends_the_gradient_to_the_first_maximum():
     assert pooled.tolist() == [[[[5.0, 2.0]]]]
     grad = pool_backward(np.array([[[[1.0, 2.0]]]]), where)
     assert grad.tolist() == [[[[0.0, 1.0, 2.0, 0.0], [0.0, 0.0, 0.0, 0.0]]]]
+
+
+def test_the_compiled_engine_gives_the_eager_engines_gradients_bit_for_bit():
+    started, _ = start_engines(["minigrad", "minigrad-compiled"], 1, "modules", False)
+    try:
+        assert started["minigrad-compiled"].meta["engine"] == "minigrad-compiled"
+        cases = (("chain", 30), ("mlp", "lecture_mlp"), ("mlp", "mnist_mlp"), ("cnn", None))
+        for kind, argument in cases:
+            for engine in started.values():
+                engine.prepare("case", kind, argument)
+            for _ in range(3):  # the first call records the step, the later ones replay it
+                eager, compiled = (engine.run("case") for engine in started.values())
+                assert all(map(lambda a, b: (a == b).all(), eager, compiled)), (kind, argument)
+            for engine in started.values():
+                engine.drop("case")
+    finally:
+        stop_engines(started)
+
+
+def test_the_table_has_the_compiled_columns_only_when_it_ran():
+    from benchmarks.report import markdown_table
+
+    row = {"case": "2", "unit": "us", "threads": 1, "ratios": True, "target": "", "met": ""}
+    without = markdown_table([dict(row, values={"numpy": 80.0, "minigrad": 160.0})])
+    assert "minigrad-compiled" not in without and "| 2.00 |" in without
+    values = {"numpy": 80.0, "minigrad": 160.0, "minigrad-compiled": 84.0}
+    table = markdown_table([dict(row, values=values)])
+    assert "| minigrad | minigrad-compiled | compiled/numpy | minigrad/numpy |" in table
+    assert "| 160 | 84.0 | 1.05 | 2.00 |" in table
+
+
+def test_the_first_compiled_call_is_measured_in_eager_steps():
+    from benchmarks.first_call import first_call_in_eager_steps
+
+    seconds, steps = first_call_in_eager_steps("lecture_mlp", eager_steps=3)
+    assert seconds > 0 and steps > 0

@@ -35,6 +35,7 @@ SECTIONS = (
     ("minigrad.testing", "Property-test kit"),
     ("minigrad.viz", "Graph rendering"),
     ("minigrad.trace", "Backward-cost tracer"),
+    ("minigrad.compile", "Compiled training steps"),
     ("minigrad.cli.model", "Runs saved by `minigrad train`"),
 )
 

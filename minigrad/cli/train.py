@@ -8,8 +8,9 @@ After every epoch the run folder receives `checkpoint.npz` (model, optimizer, sc
 state, epoch, history and the run's options), replaced atomically, so `--resume` continues a run
 that was killed or interrupted and ends with exactly the weights of an uninterrupted run. At the
 end the folder receives the model (`model.npz` + `model.json`, which records the digest of its
-`model.npz`), the per-epoch numbers (`history.json`), their plot (`curves.png`) and the graph of
-one training step (`graph.svg`), written into a staging folder first. Ctrl-C and a failed write
+`model.npz`), the per-epoch numbers (`history.json`), their plot (`curves.png`), the graph of
+one training step (`graph.svg`) and the page that walks its backward pass (`backward.html`),
+written into a staging folder first. Ctrl-C and a failed write
 stop with one line on stderr and keep the last checkpoint.
 """
 
@@ -32,7 +33,7 @@ from minigrad.data import DataLoader, TensorDataset
 
 from minigrad.serialization import atomic_write
 
-from . import artifacts, data_sources
+from . import artifacts, data_sources, train_step
 from .common import (
     OutputFolder,
     StoreGiven,
@@ -106,7 +107,8 @@ def add_parser(subparsers) -> None:
         help="train an MLP classifier (default: the embedded 8x8 digits) and save the run",
         description="Train a multilayer perceptron with minibatch gradient descent, show a "
         "progress bar with loss and accuracy, print the held-out test accuracy, and write "
-        "model.npz, model.json, history.json, curves.png and graph.svg into --out. After every "
+        "model.npz, model.json, history.json, curves.png, graph.svg and backward.html (a page "
+        "that walks one training step's backward pass) into --out. After every "
         "epoch --out gets checkpoint.npz, from which --resume continues a killed or interrupted "
         "run (Ctrl-C stops with exit status 130 and keeps it). A rerun into the same --out "
         "replaces all of these files. A run whose loss stops being finite has diverged: it "
@@ -122,6 +124,7 @@ def add_parser(subparsers) -> None:
         "uninterrupted run would have",
     )
     add("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    train_step.add_options(add)
 
     def option(*names, **settings):
         """A training option: stored in the checkpoint, and taken from it by --resume."""
@@ -220,16 +223,14 @@ class Progress:
             self.bar.close()
 
 
-def train_epoch(model, loader, optimizer) -> tuple[float, float]:
-    """One pass over `loader`: (mean training loss, training accuracy during the pass)."""
+def train_epoch(model, loader, optimizer, step=None) -> tuple[float, float]:
+    """One pass over `loader`: (mean training loss, training accuracy during the pass).
+    `step(x, y) -> (loss, logits)` is the training step (`train_step`; eager if None)."""
     model.train()
+    step = step or train_step.training_step(model, optimizer, compiled=False)
     total_loss, correct, seen = 0.0, 0, 0
     for batch_x, batch_y in loader:
-        logits = model(batch_x)
-        loss = nn.functional.cross_entropy(logits, batch_y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        loss, logits = step(batch_x, batch_y)
         labels = np.asarray(getattr(batch_y, "data", batch_y))
         total_loss += loss.item() * len(labels)  # .item(): a float, so no graph is kept alive
         correct += int((logits.numpy().argmax(axis=1) == labels).sum())
@@ -280,7 +281,10 @@ HISTORY_KEYS = ("loss", "test_loss", "train_accuracy", "test_accuracy", "lr")
 # Every file a finished run writes into its folder (graph.dot instead of graph.svg without `dot`).
 # A run replaces them all: one it did not write this time is removed, so the folder never mixes
 # files of two runs. checkpoint.npz is not among them: it is written after every epoch.
-RUN_FILES = ("model.npz", "model.json", "history.json", "curves.png", "graph.svg", "graph.dot")
+RUN_FILES = (
+    "model.npz", "model.json", "history.json", "curves.png", "graph.svg", "graph.dot",
+    "backward.html",
+)  # fmt: skip
 
 
 @dataclass
@@ -521,11 +525,14 @@ def train(training: Training) -> None:
 
 def train_epochs(training: Training, progress: Progress) -> None:
     args, history = training.args, training.history
+    step = train_step.training_step(
+        training.model, training.optimizer, not args.no_compile, args.show_code
+    )
     try:
         for epoch in range(training.epoch + 1, args.epochs + 1):
             started = time.perf_counter()
             lr = training.optimizer.param_groups[0]["lr"]
-            loss, train_acc = train_epoch(training.model, training.loader, training.optimizer)
+            loss, train_acc = train_epoch(training.model, training.loader, training.optimizer, step)
             if not math.isfinite(loss):
                 record(history, lr, None, None, train_acc, None)
                 raise Diverged(epoch, loss, lr)
@@ -582,6 +589,9 @@ def write_run(training: Training, with_model: bool = True) -> tuple[list[str], l
                     training.model, training.train_x, split.train_y, training.args.batch_size
                 )
                 notes.append(artifacts.render_graph(digraph, folder.path("graph.svg"))[1])
+                examples = training.train_x[:GRAPH_BATCH], split.train_y[:GRAPH_BATCH]
+                page = folder.path("backward.html")
+                notes.append(artifacts.backward_page(training.model, *examples, page))
             files = sorted(path.name for path in folder.staging.iterdir())
             folder.commit(replaces=RUN_FILES + stale_checkpoint(training))
     except OSError as error:

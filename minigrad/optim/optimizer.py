@@ -5,6 +5,13 @@ place; one whose per-parameter work is small may write `_step_group(group)` inst
 group's options once for all its parameters (as SGD does). Updates never build a graph and keep
 the parameter's dtype: hyperparameters are read as Python floats, so float32 parameters and
 their state stay float32.
+
+An optimizer whose update of one parameter is a function of arrays and Python numbers may say so:
+`update_rule(data, grad, state, *options)` changes `data` (and `state`'s arrays) in place, and
+`rule_options` names the group options it takes, in order (`rule_values` reads them), and
+`rule_keeps_state(*options)` says whether `state` is the parameter's state dict or None. That is the
+form `mg.compile` records: it runs the rule once more on stand-ins that write its NumPy calls out,
+reading the options from `param_groups` at run time (SGD has one).
 """
 
 from __future__ import annotations
@@ -16,6 +23,25 @@ import numpy as np
 
 from ..autograd import enable_grad
 from ..tensor import Tensor
+
+
+# What watches optimizers: `mg.compile`'s recorder registers here (through `add_watcher`) to
+# see each `step` and `zero_grad` in the order a traced function makes them. Empty otherwise,
+# so an eager step pays one test of an empty tuple.
+_watchers: tuple = ()
+
+
+def add_watcher(watcher) -> None:
+    """Register an object whose `on_optimizer(optimizer, method, arguments)` is called just
+    before every `Optimizer.step` and `zero_grad`, with the method's name and its arguments."""
+    global _watchers
+    _watchers = _watchers + (watcher,)
+
+
+def remove_watcher(watcher) -> None:
+    """Stop calling `watcher` (registered with `add_watcher`)."""
+    global _watchers
+    _watchers = tuple(w for w in _watchers if w is not watcher)
 
 
 def check_nonnegative(name: str, value: float) -> None:
@@ -34,6 +60,14 @@ def regularized_gradient(grad: np.ndarray, param, group: dict) -> np.ndarray:
     if group["weight_decay"]:
         grad = grad + float(group["weight_decay"]) * param.data
     return grad
+
+
+def rule_values(group: dict, names: tuple) -> tuple:
+    """The options `names` of `group` as an update rule takes them: flags as bools, the rest as
+    Python floats (so float32 parameters stay float32)."""
+    return tuple(
+        bool(group[name]) if isinstance(group[name], bool) else float(group[name]) for name in names
+    )
 
 
 def check_unit_interval(name: str, value: float) -> None:
@@ -97,6 +131,8 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient: None (PyTorch's default), or zeros in place."""
+        for watcher in _watchers:
+            watcher.on_optimizer(self, "zero_grad", {"set_to_none": set_to_none})
         for group in self.param_groups:
             for param in group["params"]:
                 if set_to_none or param.grad is None:
@@ -110,6 +146,8 @@ class Optimizer:
         The closure recomputes the loss and calls backward; it runs with grad mode on, so a
         training loop may call `step` inside `no_grad`.
         """
+        for watcher in _watchers:
+            watcher.on_optimizer(self, "step", {"closure": closure})
         loss = None
         if closure is not None:
             with enable_grad():

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check_unit_interval, regularized_gradient
+from .optimizer import Optimizer, check_unit_interval, rule_values
 
 
 class SGD(Optimizer):
@@ -79,28 +79,42 @@ class SGD(Optimizer):
                 f"momentum={group['momentum']}, dampening={group['dampening']}"
             )
 
+    # The recordable form of the update (see optimizer.py): `mg.compile` writes it out as NumPy.
+    rule_options = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
+
+    @staticmethod
+    def update_rule(data, grad, state, lr, momentum, dampening, weight_decay, nesterov, maximize):
+        """One parameter's step of the rule above, in place on `data` (and on the momentum
+        buffer in `state`, a dict, or None without momentum), on arrays and Python numbers."""
+        if maximize:
+            grad = -grad
+        if weight_decay:
+            grad = grad + weight_decay * data
+        if momentum:
+            buffer = state.get("momentum_buffer")
+            if buffer is None:
+                buffer = state["momentum_buffer"] = np.array(grad, dtype=data.dtype)
+            else:
+                buffer *= momentum
+                buffer += (1 - dampening) * grad
+            grad = grad + momentum * buffer if nesterov else buffer
+        data -= lr * grad
+
+    @staticmethod
+    def rule_keeps_state(lr, momentum, *options) -> bool:
+        """Whether the rule keeps per-parameter state (a momentum buffer) under these options."""
+        return bool(momentum)
+
     def _step_group(self, group: dict) -> None:
-        """The rule above for each parameter of `group` that has a gradient, the group's options
-        read once: a training step's update is a loop over every weight and bias."""
-        lr, momentum = float(group["lr"]), float(group["momentum"])
-        regularized = group["maximize"] or group["weight_decay"]
+        """The rule for each parameter of `group` that has a gradient, the group's options read
+        once: a training step's update is a loop over every weight and bias."""
+        options = rule_values(group, self.rule_options)
+        keeps_state = self.rule_keeps_state(*options)
         for param in group["params"]:
             grad = param.grad
             if grad is None:
                 continue
-            if regularized:
-                grad = regularized_gradient(grad, param, group)
-            if momentum:
-                grad = self._momentum_step(param, grad, group, momentum)
-            param.data -= lr * grad
-
-    def _momentum_step(self, param, grad, group: dict, momentum: float) -> np.ndarray:
-        """Fold `grad` into the parameter's momentum buffer; the direction to step along."""
-        state = self.state.setdefault(param, {})
-        buffer = state.get("momentum_buffer")
-        if buffer is None:
-            buffer = state["momentum_buffer"] = np.array(grad, dtype=param.data.dtype)
-        else:
-            buffer *= momentum
-            buffer += (1 - float(group["dampening"])) * grad
-        return grad + momentum * buffer if group["nesterov"] else buffer
+            state = self.state.setdefault(param, {}) if keeps_state else None
+            data = param.data
+            self.update_rule(data, grad, state, *options)
+            param.data = data  # the same buffer, changed in place: its version moves on
