@@ -11,6 +11,10 @@ end the folder receives the model (`model.npz` + `model.json`, which records the
 `model.npz`), the per-epoch numbers (`history.json`), their plot (`curves.png`) and the graph of
 one training step (`graph.svg`), written into a staging folder first. Ctrl-C and a failed write
 stop with one line on stderr and keep the last checkpoint.
+
+`--workers N` trains data-parallel on N MPI processes (`workers.py`). Every run draws its batches
+from a `DistributedSampler` (a world of one when alone), so a run takes the same steps on any
+number of workers, and `--resume` may continue it on another number.
 """
 
 from __future__ import annotations
@@ -27,12 +31,12 @@ from pathlib import Path
 import numpy as np
 
 import minigrad as mg
-from minigrad import nn, optim
-from minigrad.data import DataLoader, TensorDataset
+from minigrad import distributed, nn, optim
+from minigrad.data import DataLoader, DistributedSampler, TensorDataset
 
 from minigrad.serialization import atomic_write
 
-from . import artifacts, data_sources
+from . import artifacts, data_sources, workers
 from .common import (
     OutputFolder,
     StoreGiven,
@@ -117,6 +121,7 @@ def add_parser(subparsers) -> None:
         "uninterrupted run would have",
     )
     add("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    workers.add_option(parser)
 
     def option(*names, **settings):
         """A training option: stored in the checkpoint, and taken from it by --resume."""
@@ -210,19 +215,24 @@ class Progress:
 
 
 def train_epoch(model, loader, optimizer) -> tuple[float, float]:
-    """One pass over `loader`: (mean training loss, training accuracy during the pass)."""
+    """One pass over `loader`: (mean training loss, training accuracy during the pass), over
+    the batches of every worker. A worker whose shard of a batch is empty (the last batch of an
+    epoch whose size the workers do not divide) still takes part in the gradients' average."""
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     for batch_x, batch_y in loader:
-        logits = model(batch_x)
-        loss = nn.functional.cross_entropy(logits, batch_y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
         labels = np.asarray(getattr(batch_y, "data", batch_y))
-        total_loss += loss.item() * len(labels)  # .item(): a float, so no graph is kept alive
-        correct += int((logits.numpy().argmax(axis=1) == labels).sum())
+        optimizer.zero_grad()
+        if len(labels):
+            logits = model(batch_x)
+            loss = nn.functional.cross_entropy(logits, batch_y)
+            loss.backward()
+            total_loss += loss.item() * len(labels)  # .item(): a float, so no graph is kept alive
+            correct += int((logits.numpy().argmax(axis=1) == labels).sum())
+        distributed.allreduce_gradients(model.parameters(), len(labels))
+        optimizer.step()
         seen += len(labels)
+    total_loss, correct, seen = workers.epoch_totals(total_loss, correct, seen)
     return total_loss / seen, correct / seen
 
 
@@ -331,7 +341,10 @@ class Training:
         self.run_id = checkpoint["run"]
 
     def save_checkpoint(self) -> None:
-        """Replace the run folder's checkpoint with this epoch's (atomically)."""
+        """Replace the run folder's checkpoint with this epoch's (atomically); rank 0 alone
+        writes it."""
+        if not distributed.is_main():
+            return
         path = self.checkpoint_path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -364,6 +377,13 @@ def reason(error: OSError) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if workers.launch_needed(args):
+        return workers.launch(args)
+    workers.join(args)
+    return workers.as_one_worker(run_training, args)
+
+
+def run_training(args: argparse.Namespace) -> int:
     checkpoint = read_checkpoint(args) if args.resume else None
     hidden = hidden_widths(args)
     data_sources.check_source(args.data, args.data_dir)
@@ -376,8 +396,11 @@ def run(args: argparse.Namespace) -> int:
     if checkpoint is not None:
         training.load_state_dict(checkpoint)
         print(f"resuming {args.out} after epoch {training.epoch} of {args.epochs}")
+    distributed.broadcast_state(training.model)
     try:
         train(training)
+        if not distributed.is_main():
+            return 0
         files, notes = write_run(training)
     except KeyboardInterrupt:
         print(f"minigrad train: interrupted; {training.kept()}", file=sys.stderr)
@@ -393,6 +416,8 @@ def run(args: argparse.Namespace) -> int:
 
 def report_divergence(training: Training, error: Diverged) -> int:
     """Write what the diverged run has (its history and curves, no model) and say so."""
+    if not distributed.is_main():
+        return 1
     try:
         files, _ = write_run(training, with_model=False)
     except RunFailed as failure:
@@ -478,10 +503,10 @@ def start(args: argparse.Namespace, hidden: list[int]) -> Training:
     default_lr, make_optimizer = OPTIMIZERS[args.optimizer]
     lr = default_lr if args.lr is None else args.lr
     optimizer = make_optimizer(model.parameters(), lr)
+    dataset = TensorDataset(mg.tensor(train_x), mg.tensor(split.train_y))
+    sampler = DistributedSampler(dataset, seed=args.seed)
     loader = DataLoader(
-        TensorDataset(mg.tensor(train_x), mg.tensor(split.train_y)),
-        batch_size=args.batch_size,
-        shuffle=True,
+        dataset, batch_size=workers.local_batch_size(args.batch_size), sampler=sampler
     )
     print(
         f"data {args.data}: {len(train_x)} training and {len(test_x)} test examples, "
@@ -508,6 +533,9 @@ def train_epochs(training: Training, progress: Progress) -> None:
     try:
         for epoch in range(training.epoch + 1, args.epochs + 1):
             started = time.perf_counter()
+            sampler = training.loader.sampler
+            assert isinstance(sampler, DistributedSampler)  # start() made it
+            sampler.set_epoch(epoch - 1)
             lr = training.optimizer.param_groups[0]["lr"]
             loss, train_acc = train_epoch(training.model, training.loader, training.optimizer)
             if not math.isfinite(loss):
