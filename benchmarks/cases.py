@@ -1,4 +1,4 @@
-"""The six cases: what each measures, the gradient check before it, and its target.
+"""The seven cases: what each measures, the gradient check before it, and its target.
 
 Every case takes the engines' processes ({name: EngineProcess}, 'numpy' always present) and the
 run's settings, has each engine build the case's workload, checks the gradients, has the engines
@@ -238,6 +238,62 @@ def peak_memory(engines: dict[str, EngineProcess], settings: Settings) -> list[R
     return [_row("6 peak memory, case-3 step", "MiB", settings, peaks, Target({"numpy": 1.3}))]
 
 
+DATA_PARALLEL_BATCHES = (256, 1024)
+DATA_PARALLEL_WORKERS = (1, 2)
+
+
+def data_parallel(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:
+    """Case 7: steps/s of the 784-256-256-10 MLP at global batch 256 and 1024 on 1 and 2 MPI
+    workers, one BLAS thread each, and the time of the gradients' Allreduce alone.
+
+    minigrad only (its own processes, started under mpiexec: `benchmarks.data_parallel`), once,
+    at threads=1 (a worker's threads are always 1). Targets, on an idle 2-core machine: 2
+    workers at least 1.6x the steps/s of 1 at batch 1024, and the Allreduce under 5% of a step.
+    """
+    from . import data_parallel as job
+
+    if settings.threads != 1:
+        return []
+    why = job.unavailable()
+    if why is not None:
+        print(f"  7 data-parallel: skipped, {why}", flush=True)
+        return []
+    rows, largest = [], max(DATA_PARALLEL_BATCHES)
+    for batch in DATA_PARALLEL_BATCHES:
+        seconds = {}
+        for workers in DATA_PARALLEL_WORKERS:
+            result = job.measure(workers, batch, settings.repeat, number=5)
+            seconds[workers] = summarize(result["step"])
+            if workers == 2 and batch == largest:
+                exchange, megabytes = summarize(result["allreduce"]), result["bytes"] / 1e6
+            label = f"7 b{batch} {workers} worker(s) step"
+            _print_timings(label, {"minigrad": seconds[workers]}, 1e3, "ms")
+            label = f"7 MLP b{batch}, {workers} worker(s)"
+            rows.append(_figure_row(label, "steps/s", settings, 1 / seconds[workers].median))
+        speedup = seconds[1].median / seconds[2].median
+        row = _figure_row(f"7 b{batch} speed-up, 2 workers / 1", "x", settings, speedup)
+        if batch == largest:
+            row.target, row.met = ">= 1.6", "yes" if speedup >= 1.6 else "NO"
+            step = seconds[2].median
+        rows.append(row)
+    share = exchange.median / step
+    print(
+        f"  7 allreduce of {megabytes:.2f} MB: {exchange.median * 1e3:.3f} ms (IQR "
+        f"{100 * exchange.spread:.0f}%), {100 * share:.1f}% of a b{largest} 2-worker step",
+        flush=True,
+    )
+    label = f"7 allreduce {megabytes:.2f} MB, 2 workers"
+    rows.append(_figure_row(label, "ms", settings, exchange.median * 1e3))
+    row = _figure_row(f"7 allreduce share of a b{largest} step", "%", settings, 100 * share)
+    row.target, row.met = "< 5", "yes" if share < 0.05 else "NO"
+    return rows + [row]
+
+
+def _figure_row(case: str, unit: str, settings: Settings, value: float) -> Row:
+    """A row with minigrad's figure alone, no ratios to other engines."""
+    return Row(case, unit, settings.threads, {"minigrad": value}, ratios=False)
+
+
 CASES: dict[str, Callable[[dict[str, EngineProcess], Settings], list[Row]]] = {
     "1": op_overhead,
     "2": lecture_mlp,
@@ -245,4 +301,5 @@ CASES: dict[str, Callable[[dict[str, EngineProcess], Settings], list[Row]]] = {
     "4": wide_mlp,
     "5": long_chain,
     "6": peak_memory,
+    "7": data_parallel,
 }

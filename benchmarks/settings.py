@@ -12,6 +12,7 @@ CASE_NAMES = {
     "wide_mlp": "4",
     "long_chain": "5",
     "peak_memory": "6",
+    "data_parallel": "7",
 }
 ENGINE_NAMES = ("numpy", "torch", "minigrad")
 MINIGRAD_FORMS = ("tensors", "modules")

@@ -89,3 +89,23 @@ def test_chain_growth_pairs_the_two_lengths_of_each_round():
     short = [(1.0, 1.0), (2.0, 2.0), (1.0, 3.0)]
     long = [(10.0, 10.0), (30.0, 30.0), (20.0, 20.0)]
     assert _round_growths(short, long) == [10.0, 15.0, 10.0]
+
+
+def test_data_parallel_case_runs_tiny_under_mpi(loopback, monkeypatch):
+    from benchmarks import data_parallel
+    from benchmarks.cases import data_parallel as case
+    from benchmarks.settings import Settings
+
+    for name, value in loopback.items():
+        monkeypatch.setenv(name, value)
+    result = data_parallel.measure(workers=2, batch=16, repeat=2, number=1)
+    assert len(result["step"]) == 2 and all(seconds > 0 for seconds in result["step"])
+    assert len(result["allreduce"]) == 20 and result["bytes"] == 4 * (269_322 + 1)
+    rows = case({}, Settings(threads=1, repeat=2, long_repeat=1))
+    assert [row.unit for row in rows] == ["steps/s"] * 2 + ["x"] + ["steps/s"] * 2 + [
+        "x",
+        "ms",
+        "%",
+    ]
+    assert rows[5].met in ("yes", "NO") and rows[7].met in ("yes", "NO")
+    assert case({}, Settings(threads=2, repeat=2, long_repeat=1)) == []  # runs at threads=1 only

@@ -10,7 +10,6 @@ has no mpi extra; CI runs them in the main suite). Under CI otherwise they fail.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -198,42 +197,6 @@ def test_train_workers_without_mpi4py_exits_2_naming_the_install(tmp_path, monke
 
 
 # ---- real jobs under mpiexec -------------------------------------------------------------------
-
-
-def mpi_missing() -> str | None:
-    """Why MPI jobs cannot run here, or None."""
-    if importlib.util.find_spec("mpi4py") is None:
-        return f"mpi4py is not installed ({distributed.INSTALL})"
-    if not (Path(sys.executable).parent / "mpiexec").is_file():
-        return f"no mpiexec beside {sys.executable} (the mpich wheel installs it)"
-    return None
-
-
-@pytest.fixture(scope="module")
-def loopback(tmp_path_factory) -> dict[str, str]:
-    """The environment of a job that stays on this machine's loopback interface: hydra starts
-    the workers with fork (no ssh) on the host 127.0.0.1 and talks to them over `lo`, and the
-    netmods MPICH's wheel is built with (UCX, libfabric) use `lo` only."""
-    why = mpi_missing()
-    if why is not None:
-        if os.environ.get("MINIGRAD_SKIP_MPI"):
-            pytest.skip(f"{why}; {os.environ['MINIGRAD_SKIP_MPI']}")
-        if not os.environ.get("CI"):
-            pytest.skip(f"{why}; under CI this test fails instead")
-        pytest.fail(f"MPI tests cannot run under CI: {why}")
-    hosts = tmp_path_factory.mktemp("mpi") / "hosts"
-    hosts.write_text("127.0.0.1\n")
-    environment = {k: v for k, v in os.environ.items() if k not in distributed.LAUNCHER_VARIABLES}
-    environment.update(
-        HYDRA_LAUNCHER="fork",
-        HYDRA_HOST_FILE=str(hosts),
-        HYDRA_IFACE="lo",
-        UCX_NET_DEVICES="lo",
-        FI_TCP_IFACE="lo",
-        OMP_NUM_THREADS="1",
-        PYTHONPATH=str(ROOT),
-    )
-    return environment
 
 
 def mpiexec(workers: int, *command: str, env: dict, timeout: float = 60):
