@@ -33,6 +33,7 @@ SECTIONS = (
     ("minigrad.testing", "Property-test kit"),
     ("minigrad.viz", "Graph rendering"),
     ("minigrad.trace", "Backward-cost tracer"),
+    ("minigrad.distributed", "Data-parallel training on MPI"),
     ("minigrad.cli.model", "Runs saved by `minigrad train`"),
 )
 
