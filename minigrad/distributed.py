@@ -97,6 +97,7 @@ def init() -> None:
     if _world is not None:
         return
     if not launched():
+        _refuse_tasks_without_mpi()
         _world = _World(rank=0, size=1)
         return
     try:
@@ -109,6 +110,17 @@ def init() -> None:
     _world = _World(rank=comm.Get_rank(), size=comm.Get_size(), comm=comm)
     if _world.size > 1:
         sys.excepthook = _abort_on_uncaught_exception
+
+
+def _refuse_tasks_without_mpi() -> None:
+    """Slurm's `srun` without an MPI plugin starts its tasks as unrelated copies: each would
+    train a model of its own while looking like part of a job."""
+    tasks = os.environ.get("SLURM_STEP_NUM_TASKS", "1")
+    if tasks.isdigit() and int(tasks) > 1:
+        raise RuntimeError(
+            f"srun started {tasks} tasks without MPI (no PMI_RANK or PMIX_RANK is set), so each "
+            "would train alone; launch them with `srun --mpi=pmix`"
+        )
 
 
 def _launcher_variable() -> str:

@@ -36,7 +36,7 @@ FLOAT32_ROUNDING = 64 * np.finfo(np.float32).eps  # relative to the largest para
 @pytest.fixture
 def alone(monkeypatch):
     """A fresh world of one: no launcher variables, and no world joined yet."""
-    for name in distributed.LAUNCHER_VARIABLES:
+    for name in (*distributed.LAUNCHER_VARIABLES, "SLURM_STEP_NUM_TASKS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(distributed, "_world", None)
     distributed.init()
@@ -128,6 +128,18 @@ def test_under_a_launcher_without_mpi4py_the_error_says_what_to_install(monkeypa
         distributed.init()
     assert "pip install 'minigrad-tape[mpi]'" in str(raised.value)
     assert isinstance(raised.value, ImportError)
+
+
+def test_tasks_that_srun_started_without_mpi_are_refused(monkeypatch):
+    monkeypatch.setattr(distributed, "_world", None)
+    for name in distributed.LAUNCHER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SLURM_STEP_NUM_TASKS", "4")
+    with pytest.raises(RuntimeError, match="srun started 4 tasks without MPI.*srun --mpi=pmix"):
+        distributed.init()
+    monkeypatch.setenv("SLURM_STEP_NUM_TASKS", "1")  # one task: a process alone
+    distributed.init()
+    assert distributed.world_size() == 1
 
 
 def test_the_install_command_names_the_distribution_and_its_mpi_extra():
