@@ -417,7 +417,8 @@ def run_training(args: argparse.Namespace) -> int:
 def report_divergence(training: Training, error: Diverged) -> int:
     """Write what the diverged run has (its history and curves, no model) and say so."""
     if not distributed.is_main():
-        return 1
+        return 0  # rank 0 writes, reports and ends the job with status 1; an abort here could
+        # end it before rank 0 has written
     try:
         files, _ = write_run(training, with_model=False)
     except RunFailed as failure:
