@@ -29,7 +29,7 @@ ALLOCATOR_VARIABLES = {"MALLOC_MMAP_THRESHOLD_": "268435456", "MALLOC_TRIM_THRES
 
 @dataclass
 class Settings:
-    """How hard to measure: `repeat` samples for cases 1-4, `long_repeat` for case 5."""
+    """How hard to measure: `repeat` samples for cases 1-4 and 7, `long_repeat` for case 5."""
 
     threads: int
     repeat: int
