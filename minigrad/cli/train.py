@@ -387,7 +387,8 @@ def run_training(args: argparse.Namespace) -> int:
     checkpoint = read_checkpoint(args) if args.resume else None
     hidden = hidden_widths(args)
     data_sources.check_source(args.data, args.data_dir)
-    check_writable(args.out)
+    if distributed.is_main():  # the one worker that writes the run folder
+        check_writable(args.out)
     try:
         training = start(args, hidden)
     except KeyboardInterrupt:
