@@ -359,9 +359,7 @@ def run_backward(
     root_nodes = []
     for root, grad in zip(roots, root_grads):
         if create_graph:
-            from .tensor import wrap
-
-            grad = wrap(grad, None)
+            grad = type(root)._wrap(grad, None)
         if root.grad_fn is None:
             sums.add(root, grad)
         else:
@@ -475,15 +473,16 @@ def _modified_message(node: Node, what: str) -> str:
 
 def _differentiable_vjp(node: Node, grad) -> tuple:
     """Run the node's VJP on Tensors wired into the graph, so its ops record nodes of their own
-    and the gradient can be differentiated again (create_graph)."""
-    from .tensor import Tensor, wrap
-
+    and the gradient can be differentiated again (create_graph). `grad` is a Tensor there, and
+    its type makes the others: a leaf parent is passed itself, an inner one's saved array is
+    wrapped as that node's output."""
+    wrap = type(grad)._wrap
     saved = node.saved
     if saved is not None and node.op.saves_inputs:
         saved = tuple(
-            parent
-            if isinstance(parent, Tensor)
-            else (wrap(array, parent) if parent and array is not None else array)
+            (wrap(array, parent) if array is not None else array)
+            if isinstance(parent, Node)
+            else (parent if parent is not None else array)
             for parent, array in zip(node.parents, saved)
         )
     out = wrap(node.out, node) if node.out is not None else None
@@ -592,8 +591,6 @@ def grad(
     With `create_graph=True` the backward pass is itself recorded, so the returned gradients can be
     differentiated again (Hessian-vector products, gradient penalties).
     """
-    from .tensor import Tensor, wrap
-
     outputs = _as_tuple(outputs, "outputs")
     inputs = _as_tuple(inputs, "inputs")
     if grad_outputs is None:
@@ -613,7 +610,7 @@ def grad(
         create_graph=create_graph,
         capture={key: None for key in keys},
     )
-    results: list[Tensor | None] = []
+    results: list = []
     for index, (tensor, key) in enumerate(zip(inputs, keys)):
         value = capture[key]
         if value is None:
@@ -623,10 +620,10 @@ def grad(
                     "pass allow_unused=True to get None for it"
                 )
             results.append(None)
-        elif isinstance(value, Tensor):
+        elif isinstance(value, type(tensor)):
             results.append(value)
         else:
-            results.append(wrap(np.array(value, dtype=tensor.dtype), None))
+            results.append(type(tensor)._wrap(np.array(value, dtype=tensor.dtype), None))
     return tuple(results)
 
 
@@ -646,11 +643,9 @@ def root_gradient(root, gradient) -> np.ndarray:
             )
         # The usual scalar loss: one C call, where np.ones goes through Python.
         return np.array(1, data.dtype) if data.ndim == 0 else np.ones(data.shape, data.dtype)
-    from .tensor import Tensor
-
-    gradient = np.array(
-        gradient.data if isinstance(gradient, Tensor) else gradient, dtype=root.dtype
-    )
+    if isinstance(gradient, type(root)):
+        gradient = gradient.data
+    gradient = np.array(gradient, dtype=root.dtype)
     if gradient.shape != root.shape:
         raise BackwardError(
             f"gradient has shape {gradient.shape}, but the tensor it seeds has shape {root.shape}"
@@ -659,9 +654,8 @@ def root_gradient(root, gradient) -> np.ndarray:
 
 
 def _as_tuple(value, what: str, allow_none: bool = False) -> tuple:
-    from .tensor import Tensor
-
-    if isinstance(value, (Tensor, np.ndarray)) or (allow_none and value is None):
+    """`value` as a tuple: one Tensor (anything with a `grad_fn`) or array alone, or a sequence."""
+    if hasattr(value, "grad_fn") or isinstance(value, np.ndarray) or (allow_none and value is None):
         return (value,)
     if isinstance(value, Iterable):
         return tuple(value)

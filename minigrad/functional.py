@@ -78,12 +78,9 @@ def stack(tensors, axis: int | None = None, *, dim: int | None = None) -> Tensor
 
 
 def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
-    """Variance sum (x - mean)^2 / (n - correction); correction=1 (unbiased) as in PyTorch,
-    correction=0 for NumPy's population variance (lecture 001, 'Expectation and variance')."""
-    axes = _normalize_axis(axis, x.ndim)
-    count = ops.reduced_count(x.shape, axes)
-    deviation = x - x.mean(axis=axes, keepdims=True)
-    return (deviation * deviation).sum(axis=axes, keepdims=keepdims) / max(count - correction, 0)
+    """Variance sum (x - mean)^2 / (n - correction), as `Tensor.var`: correction=1 (unbiased) as
+    in PyTorch, 0 for NumPy's population variance (lecture 001, 'Expectation and variance')."""
+    return x.var(axis, keepdims, correction)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -254,10 +251,3 @@ def nll_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     _check_reduction(reduction)
     labels = _class_targets("nll_loss", input, target)
     return _reduce(-input[np.arange(len(labels)), labels], reduction)
-
-
-def one_hot_like(logits: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """An array shaped and typed like `logits` with 1 at each row's target class."""
-    encoded = np.zeros_like(logits)
-    encoded[np.arange(len(target)), target] = 1
-    return encoded

@@ -589,6 +589,15 @@ class Tensor:
     def tolist(self):
         return self._data.tolist()
 
+    # How the engine below this layer makes a Tensor under create_graph: `type(t)._wrap(...)`.
+    _wrap = staticmethod(wrap)
+
+    @staticmethod
+    def apply_op(op, inputs: tuple, params: tuple = ()) -> Tensor:
+        """Run primitive `op` on `inputs` and record it: how a VJP applies an op to Tensors under
+        create_graph (`ops.call`) without the op table importing this layer above it."""
+        return apply(op, inputs, params)
+
     def detach(self) -> Tensor:
         """The same values, cut from the graph (shares memory and the version counter, as in
         PyTorch: changing the alias in place counts as changing this tensor)."""
@@ -914,11 +923,13 @@ class Tensor:
     def var(
         self, axis=None, keepdims=None, correction: int = 1, *, dim=None, keepdim=None
     ) -> Tensor:
-        """Variance over `axis` (alias `dim`) with Bessel's `correction` (1, as PyTorch)."""
-        from .functional import var
-
+        """Variance sum (x - mean)^2 / (n - correction) over `axis` (alias `dim`): Bessel's
+        correction=1 (unbiased) as in PyTorch, correction=0 for NumPy's population variance
+        (lecture 001, 'Expectation and variance')."""
         axes, keep = self._reduction_axes(axis, dim, keepdims, keepdim)
-        return var(self, axes, keep, correction)
+        count = ops.reduced_count(self.shape, axes)
+        deviation = self - self.mean(axis=axes, keepdims=True)
+        return (deviation * deviation).sum(axis=axes, keepdims=keep) / max(count - correction, 0)
 
     def max(self, axis=None, keepdims=None, *, dim=None, keepdim=None):
         """The largest value over `axis` (NumPy's amax: a gradient split evenly between ties).

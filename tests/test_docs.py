@@ -66,6 +66,20 @@ def test_api_reference_is_up_to_date():
     )
 
 
+def test_cost_table_is_read_from_the_op_table():
+    generated = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "gen_cost_table.py"), "--stdout"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    current = (ROOT / "docs" / "trace.md").read_text(encoding="utf-8")
+    assert current == generated, (
+        "the cost table in docs/trace.md differs from the ops' own costs; regenerate it with "
+        "`python tools/gen_cost_table.py`"
+    )
+
+
 def test_index_links_every_page():
     index = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
     for page in (ROOT / "docs").glob("*.md"):

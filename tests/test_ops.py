@@ -411,15 +411,57 @@ def test_every_primitive_has_a_row():
         (mg.tensor([1.0], requires_grad=True).to(np.float64) * 1).sum().backward()
     finally:
         mg.autograd.remove_watcher(watcher)
-    primitives = {
-        value.name
+    assert {op.name for op in mg.ops.PRIMITIVES} - seen == set()
+
+
+def test_the_op_table_lists_every_concrete_op_class():
+    """`ops.PRIMITIVES` is what the tracer, gradcheck and these tests read: it must hold every
+    op class the package defines but the shared bases."""
+    defined = {
+        value
         for value in vars(mg.ops).values()
-        if isinstance(value, type)
-        and issubclass(value, mg.ops.Op)
-        and value.name != "Op"
-        and not value.__name__.startswith("_")
+        if isinstance(value, type) and issubclass(value, mg.ops.Op) and not value.__name__[0] == "_"
     }
-    assert primitives - seen == set()
+    bases = {mg.ops.Op, mg.ops.Elementwise, mg.ops.Reduction, mg.ops.ShapeOp}
+    assert defined - bases == set(mg.ops.PRIMITIVES)
+
+
+def sample_function(op, sample: mg.ops.Sample):
+    """`op` on one of its samples as a function of the sample's float arrays (float64 tensors
+    requiring grad, returned too); the other inputs stay constants."""
+    inputs = [mg.Tensor(a, requires_grad=True) if a.dtype.kind == "f" else a for a in sample.inputs]
+
+    def fn(*tensors):
+        given = iter(tensors)
+        chosen = [next(given) if isinstance(t, mg.Tensor) else t for t in inputs]
+        return mg.Tensor.apply_op(op, tuple(chosen), sample.params)
+
+    return fn, [t for t in inputs if isinstance(t, mg.Tensor)]
+
+
+@pytest.mark.parametrize("op", mg.ops.PRIMITIVES, ids=lambda op: op.name)
+def test_every_primitive_holds_its_costs_and_samples(op):
+    samples = op.samples()
+    assert samples, f"{op.name} has no samples: give its class a `samples` classmethod"
+    for sample in samples:
+        output = op.forward(*sample.inputs, *sample.params)
+        shapes = [a.shape for a in sample.inputs]
+        needs = tuple(a.dtype.kind == "f" for a in sample.inputs)
+        forward = op.forward_cost(shapes, output.shape, sample.params)
+        backward = op.backward_cost(shapes, output.shape, needs, sample.params)
+        assert isinstance(forward, mg.ops.Cost), f"{op.name} has no forward cost"
+        assert isinstance(backward, mg.ops.Cost), f"{op.name} has no backward cost"
+        assert forward.flops >= 0 and backward.flops >= 0
+
+
+@pytest.mark.parametrize("op", mg.ops.PRIMITIVES, ids=lambda op: op.name)
+def test_every_primitive_has_first_and_second_derivatives_on_its_samples(op):
+    """The samples an op holds are checked here as `minigrad gradcheck` checks them, and one
+    order further: an op without second-order support fails gradgradcheck."""
+    for sample in op.samples():
+        fn, differentiable = sample_function(op, sample)
+        assert mg.gradcheck(fn, differentiable)
+        assert mg.gradgradcheck(fn, differentiable)
 
 
 @pytest.mark.parametrize("case", OPS, ids=ids(OPS))

@@ -8,7 +8,7 @@ docs/trace.md.
 """
 
 from .complexity import ComplexityReport, complexity
-from .costs import Cost, backward_cost, forward_cost
+from .costs import Cost, backward_cost, cost_table, forward_cost
 from .neuron import NeuronExplanation, explain_neuron
 from .tracer import OpRecord, Tracer, node_costs
 
@@ -19,6 +19,7 @@ __all__ = [
     "OpRecord",
     "Tracer",
     "backward_cost",
+    "cost_table",
     "complexity",
     "explain_neuron",
     "forward_cost",

@@ -3,26 +3,47 @@ against the engine."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from .. import autograd
 from ..functional import linear
-from ..ops import stable_sigmoid
+from .. import ops
 from ..tensor import Tensor
 
 LECTURE = "Lecture 001 'Initialization', slides 'Computing a single neuron'"
 
-# name -> (sigma on float64 arrays, sigma'(z) from z and phi, sigma' as a formula, its flops)
-ACTIVATIONS: dict[str, tuple[Callable[[Any], Any], Callable[[float, float], float], str, int]] = {
-    "tanh": (np.tanh, lambda z, phi: 1 - phi * phi, "1 - tanh(z)^2", 2),
-    "sigmoid": (stable_sigmoid, lambda z, phi: phi * (1 - phi), "sigma(z) (1 - sigma(z))", 2),
-    "relu": (lambda z: np.maximum(z, 0), lambda z, phi: float(z > 0), "1 if z > 0 else 0", 1),
-    "identity": (lambda z: z, lambda z, phi: 1.0, "1", 0),
+# name -> (its op in the op table, None for the identity; sigma'(z) as the lecture writes it)
+ACTIVATIONS: dict[str, tuple[type[ops.Op] | None, str]] = {
+    "tanh": (ops.Tanh, "1 - tanh(z)^2"),
+    "sigmoid": (ops.Sigmoid, "sigma(z) (1 - sigma(z))"),
+    "relu": (ops.Relu, "1 if z > 0 else 0"),
+    "identity": (None, "1"),
 }
+
+
+def _activate(activation: str, z: float) -> tuple[float, float]:
+    """phi = sigma(z) and sigma'(z), read off the op table: the op's forward, and its VJP with
+    upstream gradient 1 (the lecture's formula for sigma' is that VJP's)."""
+    op = ACTIVATIONS[activation][0]
+    if op is None:
+        return z, 1.0
+    z_array = np.array(z)
+    phi = op.forward(z_array)
+    (sigma_prime,) = op.vjp(np.array(1.0), phi, (z_array,), (True,))
+    return float(phi), float(sigma_prime)
+
+
+def _dloss_dz_flops(activation: str) -> int:
+    """Flops of dLoss/dz = dLoss/dphi sigma'(z) for one neuron: its op's VJP per element (the
+    identity's is the one multiply)."""
+    op = ACTIVATIONS[activation][0]
+    if op is None:
+        return 1
+    cost = op.backward_cost([()], (), (True,), ())
+    assert cost is not None, f"{op.name} has no backward cost"
+    return cost.flops
 
 
 @dataclass
@@ -139,12 +160,10 @@ def explain_neuron(
     weight, bias = _layer_parameters(layer)
     x = _check_arguments(weight, x, j, activation)
     upstream = float(upstream)
-    sigma, sigma_prime_of, _, _ = ACTIVATIONS[activation]
     w = weight.data[:, j].astype(np.float64)
     b = float(bias.data[j]) if bias is not None else 0.0
     z = float(x @ w + b)
-    phi = float(sigma(np.float64(z)))
-    sigma_prime = float(sigma_prime_of(z, phi))
+    phi, sigma_prime = _activate(activation, z)
     dloss_dz = upstream * sigma_prime
     engine = _engine_gradients(weight, bias, x, j, upstream, activation)
     engine_dx, engine_dw_full = engine[0], engine[1]
@@ -162,9 +181,8 @@ def explain_neuron(
 
 
 def _operations(activation: str, d: int) -> dict:
-    activation_flops = ACTIVATIONS[activation][3]
     return {
-        "dLoss/dz": activation_flops + 1,  # sigma'(z), then one multiply
+        "dLoss/dz": _dloss_dz_flops(activation),  # sigma'(z), then one multiply
         "dLoss/dw": d,
         "dLoss/dx": d,
         "dLoss/db": 0,  # it is dLoss/dz itself
@@ -197,7 +215,7 @@ def _numbers(values: np.ndarray) -> str:
 
 def _describe(e: NeuronExplanation) -> str:
     d = len(e.x)
-    _, _, formula, _ = ACTIVATIONS[e.activation]
+    _, formula = ACTIVATIONS[e.activation]
     bias = f" + b_{e.j}" if e.dloss_db is not None or e.b else ""
     ops = e.operations
     lines = [

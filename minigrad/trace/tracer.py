@@ -48,8 +48,8 @@ def op_cost(op, phase: str, input_shapes: list, output_shape: tuple, params, nee
     if not _is_primitive(op):
         return None
     if phase == "forward":
-        return forward_cost(op.name, input_shapes, output_shape, params)
-    return backward_cost(op.name, input_shapes, output_shape, needs, params)
+        return forward_cost(op, input_shapes, output_shape, params)
+    return backward_cost(op, input_shapes, output_shape, needs, params)
 
 
 def node_input_shapes(node: Node) -> list:
