@@ -6,8 +6,9 @@
 Every worker builds the same network and weights (`problems.mlp_problem`) and takes its 1/W of
 the global batch; a step is the forward and backward on that shard, `allreduce_gradients`, and
 the SGD update, as `minigrad train --workers` does. Rank 0 prints one JSON line: the seconds of
-each timed sample of `--number` steps, and the seconds of an Allreduce of the gradient buffer
-alone. The parent side, `measure`, starts the job with one BLAS thread per worker and reads
+each timed sample of `--number` steps, and the seconds of an Allreduce of a buffer the size
+of the one `allreduce_gradients` sends, alone. The parent side, `measure`, starts the job with
+one BLAS thread per worker and reads
 that line; it computes nothing.
 """
 
@@ -20,6 +21,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 from .settings import THREAD_VARIABLES
 
@@ -56,13 +59,15 @@ def build_step(batch: int):
     return step, list(model.parameters())
 
 
-def allreduce_seconds(parameters: list, repeat: int) -> list[float]:
-    """The seconds of each of `repeat` Allreduce calls on the gradient buffer alone."""
+def gradient_buffer(parameters: list) -> np.ndarray:
+    """A buffer like the one `allreduce_gradients` sends: every gradient, then the count."""
+    return np.zeros(sum(p.size for p in parameters) + 1, dtype=np.float32)
+
+
+def allreduce_seconds(buffer: np.ndarray, repeat: int) -> list[float]:
+    """The seconds of each of `repeat` Allreduce calls on `buffer` alone."""
     from mpi4py import MPI
 
-    from minigrad import distributed
-
-    buffer = distributed._GRADIENT_BUFFERS.get(parameters).flat
     samples = []
     for _ in range(repeat):
         MPI.COMM_WORLD.Barrier()
@@ -91,12 +96,10 @@ def job_main(argv: list[str] | None = None) -> None:
         for _ in range(arguments.number):
             step()
         samples.append((time.perf_counter() - start) / arguments.number)
-    exchange = (
-        allreduce_seconds(parameters, 10 * arguments.repeat) if distributed.launched() else []
-    )
+    buffer = gradient_buffer(parameters)
+    exchange = allreduce_seconds(buffer, 10 * arguments.repeat) if distributed.launched() else []
     if distributed.is_main():
-        bytes_exchanged = distributed._GRADIENT_BUFFERS.get(parameters).flat.nbytes
-        print(json.dumps({"step": samples, "allreduce": exchange, "bytes": bytes_exchanged}))
+        print(json.dumps({"step": samples, "allreduce": exchange, "bytes": buffer.nbytes}))
 
 
 def job_environment() -> dict[str, str]:
