@@ -8,8 +8,7 @@ the global batch; a step is the forward and backward on that shard, `allreduce_g
 the SGD update, as `minigrad train --workers` does. Rank 0 prints one JSON line: the seconds of
 each timed sample of `--number` steps, and the seconds of an Allreduce of a buffer the size
 of the one `allreduce_gradients` sends, alone. The parent side, `measure`, starts the job with
-one BLAS thread per worker and reads
-that line; it computes nothing.
+one BLAS thread per worker and reads that line; it computes nothing.
 """
 
 from __future__ import annotations
