@@ -27,7 +27,7 @@ import pytest
 import distributed_job  # tests/ is on the path, as for every test module here
 import minigrad as mg
 from minigrad import distributed, nn
-from minigrad.data import DataLoader, DistributedSampler, TensorDataset
+from minigrad.data import DataLoader, Dataset, DistributedSampler, TensorDataset
 
 ROOT = Path(__file__).resolve().parent.parent
 JOB = Path(__file__).resolve().parent / "distributed_job.py"
@@ -86,6 +86,20 @@ def test_a_short_shard_gets_a_short_or_empty_last_batch():
     assert batches == [[1, 4], []]
     empty_x, _ = list(loader)[-1]
     assert empty_x.shape == (0, 1)
+
+
+def test_an_empty_batch_of_a_dataset_read_example_by_example_keeps_its_fields_shapes():
+    class Squares(Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, index):
+            return np.full((2, 3), index, np.float32), np.int64(index)
+
+    sampler = DistributedSampler(Squares(), 3, 2, shuffle=False)  # holds example 2 alone
+    batches = list(DataLoader(Squares(), batch_size=1, sampler=sampler))
+    assert [tuple(field.shape) for field in batches[1]] == [(0, 2, 3), (0,)]
+    assert batches[1][0].dtype == np.float32 and batches[0][1].tolist() == [2]
 
 
 def test_sampler_and_loader_refuse_bad_arguments():
