@@ -422,3 +422,20 @@ def test_a_killed_worker_ends_the_run_which_resumes_under_workers(loopback, tmp_
     assert result.returncode == 0, result.stderr
     weights, expected = mg.load(out / "model.npz"), mg.load(uninterrupted / "model.npz")
     assert all(np.array_equal(weights[name], expected[name]) for name in expected)
+
+
+def test_each_worker_draws_its_own_dropout_masks_the_same_after_a_resume(monkeypatch):
+    from minigrad.cli import workers
+
+    data = TensorDataset(np.arange(8))
+    loader = DataLoader(data, batch_size=2, sampler=DistributedSampler(data, 2, 0))
+
+    def masks(rank: int, epoch: int) -> list[float]:
+        monkeypatch.setattr(distributed, "_world", distributed._World(rank=rank, size=2))
+        workers.start_epoch(loader, seed=3, epoch=epoch)
+        return mg.random.generator().random(8).tolist()
+
+    assert masks(0, 5) != masks(1, 5)  # not the same mask on every shard
+    assert masks(1, 5) == masks(1, 5)  # a resumed epoch draws what it drew before
+    assert masks(1, 5) != masks(1, 6)
+    assert loader.sampler.epoch == 6

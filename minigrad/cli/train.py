@@ -535,9 +535,7 @@ def train_epochs(training: Training, progress: Progress) -> None:
     try:
         for epoch in range(training.epoch + 1, args.epochs + 1):
             started = time.perf_counter()
-            sampler = training.loader.sampler
-            assert isinstance(sampler, DistributedSampler)  # start() made it
-            sampler.set_epoch(epoch - 1)
+            workers.start_epoch(training.loader, args.seed, epoch - 1)
             lr = training.optimizer.param_groups[0]["lr"]
             loss, train_acc = train_epoch(training.model, training.loader, training.optimizer)
             if not math.isfinite(loss):

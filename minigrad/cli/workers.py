@@ -22,7 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+import minigrad as mg
+
 from .. import distributed
+from ..data import DataLoader, DistributedSampler
 from .common import UsageError, positive_int
 
 INTERRUPTED = 130  # the shell's status for a program stopped by SIGINT (128 + 2)
@@ -135,6 +138,19 @@ def as_one_worker(body: Callable[[argparse.Namespace], int], args: argparse.Name
     if status != 0 and not alone:
         distributed.abort(status)
     return status
+
+
+def start_epoch(loader: DataLoader, seed: int, epoch: int) -> None:
+    """Set up epoch `epoch` (from 0) of a run: its permutation of the examples, the same on every
+    worker, and the engine RNG that draws its dropout masks, seeded from (seed, epoch, rank). The
+    workers then draw masks of their own, not the same ones for every shard, and a resumed run
+    draws what the uninterrupted run drew, on any number of workers."""
+    sampler = loader.sampler
+    if not isinstance(sampler, DistributedSampler):
+        raise TypeError(f"the run's loader needs a DistributedSampler, got {sampler!r}")
+    sampler.set_epoch(epoch)
+    draws = np.random.default_rng([seed, epoch, distributed.rank()])
+    mg.random.set_state(draws.bit_generator.state)
 
 
 def epoch_totals(loss_sum: float, correct: int, seen: int) -> tuple[float, int, int]:
