@@ -283,33 +283,44 @@ def data_parallel(engines: dict[str, EngineProcess], settings: Settings) -> list
 
 
 def _data_parallel_batch(job, batch: int, settings: Settings) -> tuple[list[Row], Row, dict]:
-    """1 and 2 workers at one global batch, in DATA_PARALLEL_ROUNDS alternating rounds of
-    about repeat / rounds samples each, so a change in the machine's load lands on both.
+    """1 worker, 2 workers, and 2 unrelated 1-worker processes on half the batch each computing
+    at the same time (the bound for 2 workers, with no exchange), in DATA_PARALLEL_ROUNDS
+    alternating rounds of about repeat / rounds samples each, so a change in the machine's load
+    lands on all three.
 
-    Returns the two steps/s rows, the speed-up row (the median over rounds of each round's
-    ratio of medians, as case 5's growth) and the 2 workers' pooled samples."""
+    Returns the steps/s rows, the speed-up row (the median over rounds of each round's ratio of
+    medians, as case 5's growth) and the 2 workers' pooled samples."""
     per_round = max(1, settings.repeat // DATA_PARALLEL_ROUNDS)
-    pooled = {1: {"step": [], "allreduce": []}, 2: {"step": [], "allreduce": []}}
+    pooled: dict[str, dict] = {name: {"step": [], "allreduce": []} for name in SETUPS}
     ratios = []
     for _ in range(DATA_PARALLEL_ROUNDS):
-        medians = {}
-        for workers in (1, 2):
-            result = job.measure(workers, batch, per_round, number=5)
-            pooled[workers]["step"] += result["step"]
-            pooled[workers]["allreduce"] += result["allreduce"]
-            pooled[workers]["bytes"] = result["bytes"]
-            medians[workers] = summarize(result["step"]).median
-        ratios.append(medians[1] / medians[2])
+        results = {
+            "1 worker": job.measure(1, batch, per_round, number=5),
+            "2 workers": job.measure(2, batch, per_round, number=5),
+            # the slower of the two: a step of 2 workers waits for the slower one
+            "2 lone halves at once": max(
+                job.measure_side_by_side(batch // 2, per_round, number=5),
+                key=lambda result: summarize(result["step"]).median,
+            ),
+        }
+        for name, result in results.items():
+            for key in ("step", "allreduce"):
+                pooled[name][key] += result[key]
+            pooled[name]["bytes"] = result["bytes"]
+        medians = {name: summarize(result["step"]).median for name, result in results.items()}
+        ratios.append(medians["1 worker"] / medians["2 workers"])
     rows = []
-    for workers in (1, 2):
-        timing = summarize(pooled[workers]["step"])
-        _print_timings(f"7 b{batch} {workers} worker(s) step", {"minigrad": timing}, 1e3, "ms")
-        label = f"7 MLP b{batch}, {workers} worker(s)"
-        rows.append(_figure_row(label, "steps/s", settings, 1 / timing.median))
+    for name in SETUPS:
+        timing = summarize(pooled[name]["step"])
+        _print_timings(f"7 b{batch} {name}, step", {"minigrad": timing}, 1e3, "ms")
+        rows.append(_figure_row(f"7 MLP b{batch}, {name}", "steps/s", settings, 1 / timing.median))
     speedup = summarize(ratios)
     _print_timings(f"7 b{batch} speed-up 2 / 1, median of rounds", {"minigrad": speedup}, 1, "x")
     row = _figure_row(f"7 b{batch} speed-up, 2 workers / 1", "x", settings, speedup.median)
-    return rows, row, pooled[2]
+    return rows, row, pooled["2 workers"]
+
+
+SETUPS = ("1 worker", "2 workers", "2 lone halves at once")
 
 
 def _figure_row(case: str, unit: str, settings: Settings, value: float) -> Row:

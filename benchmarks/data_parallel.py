@@ -81,6 +81,9 @@ def job_main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, required=True, help="the global batch")
     parser.add_argument("--repeat", type=int, default=20, help="timed samples")
     parser.add_argument("--number", type=int, default=5, help="steps per sample")
+    parser.add_argument(
+        "--start-at", type=float, help="after the warm-up, wait for this time.time() to start"
+    )
     arguments = parser.parse_args(argv)
     from minigrad import distributed
 
@@ -88,6 +91,8 @@ def job_main(argv: list[str] | None = None) -> None:
     step, parameters = build_step(arguments.batch)
     for _ in range(2):
         step()
+    if arguments.start_at is not None:
+        time.sleep(max(0.0, arguments.start_at - time.time()))
     samples = []
     for _ in range(arguments.repeat):
         distributed.barrier()
@@ -116,22 +121,45 @@ def job_environment() -> dict[str, str]:
 def measure(workers: int, batch: int, repeat: int, number: int) -> dict:
     """Run the job on `workers` processes (2 or more under the mpiexec beside this Python);
     rank 0's samples: {"step": [seconds per step], "allreduce": [seconds], "bytes": n}."""
+    return _finish(_start(workers, batch, repeat, number))
+
+
+def measure_side_by_side(batch: int, repeat: int, number: int, copies: int = 2) -> list[dict]:
+    """`copies` jobs of one worker each, unrelated, timed over the same seconds: what the
+    machine gives processes that compute at once and never exchange anything, the bound of a
+    job of `copies` workers on batch `copies * batch`. Each copy's samples, as `measure`'s."""
+    start_at = time.time() + SIDE_BY_SIDE_DELAY
+    started = [_start(1, batch, repeat, number, start_at) for _ in range(copies)]
+    return [_finish(job) for job in started]
+
+
+SIDE_BY_SIDE_DELAY = 4.0  # seconds for every copy to import and warm up before the timing
+
+
+def _start(
+    workers: int, batch: int, repeat: int, number: int, start_at: float | None = None
+) -> subprocess.Popen:
     command = [sys.executable, "-m", "benchmarks.data_parallel", f"--batch={batch}"]
     command += [f"--repeat={repeat}", f"--number={number}"]
+    if start_at is not None:
+        command.append(f"--start-at={start_at}")
     if workers > 1:
         command = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(workers), *command]
-    finished = subprocess.run(
+    return subprocess.Popen(
         command,
         env=job_environment(),
         cwd=REPO_ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=600,
-        check=False,
     )
-    if finished.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{finished.stderr}")
-    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+def _finish(job: subprocess.Popen) -> dict:
+    out, err = job.communicate(timeout=600)
+    if job.returncode != 0:
+        raise RuntimeError(f"{' '.join(job.args)} failed:\n{err}")
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def unavailable() -> str | None:
