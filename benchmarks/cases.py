@@ -240,11 +240,13 @@ def peak_memory(engines: dict[str, EngineProcess], settings: Settings) -> list[R
 
 DATA_PARALLEL_BATCHES = (256, 1024)
 DATA_PARALLEL_ROUNDS = 3
+SPEEDUP_TARGET = 1.6  # 2 workers against 1 at the largest batch, on an idle 2-core machine
 
 
 def data_parallel(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:
     """Case 7: steps/s of the 784-256-256-10 MLP at global batch 256 and 1024 on 1 and 2 MPI
-    workers, one BLAS thread each, and the time of the gradients' Allreduce alone.
+    workers, one BLAS thread each, beside a control (two unrelated half-batch processes at
+    once), and the time of the gradients' Allreduce alone.
 
     minigrad only (its own processes, started under mpiexec: `benchmarks.data_parallel`), once,
     at threads=1 (a worker's threads are always 1). Targets, on an idle 2-core machine: 2
@@ -262,10 +264,8 @@ def data_parallel(engines: dict[str, EngineProcess], settings: Settings) -> list
     for batch in DATA_PARALLEL_BATCHES:
         step_rows, speedup, two_workers = _data_parallel_batch(job, batch, settings)
         if batch == largest:
-            speedup.target, speedup.met = (
-                ">= 1.6",
-                "yes" if speedup.values["minigrad"] >= 1.6 else "NO",
-            )
+            fast_enough = speedup.values["minigrad"] >= SPEEDUP_TARGET
+            speedup.target, speedup.met = f">= {SPEEDUP_TARGET}", "yes" if fast_enough else "NO"
             step, exchange = summarize(two_workers["step"]), summarize(two_workers["allreduce"])
             megabytes = two_workers["bytes"] / 1e6
         rows += step_rows + [speedup]
