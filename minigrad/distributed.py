@@ -41,6 +41,7 @@ INSTALL = "pip install 'minigrad-tape[mpi]'"
 LAUNCHER_VARIABLES = ("PMI_RANK", "PMIX_RANK", "OMPI_COMM_WORLD_RANK")
 
 __all__ = [
+    "LaunchError",
     "MPIUnavailable",
     "abort",
     "allreduce",
@@ -64,6 +65,11 @@ class MPIUnavailable(ImportError):
             f"{why}, but mpi4py cannot be imported; install it with an MPI library: {INSTALL} "
             "(or, on a cluster, build mpi4py against the site's MPI: see docs/distributed.md)"
         )
+
+
+class LaunchError(RuntimeError):
+    """The processes were started in a way that does not make them one job (Slurm tasks
+    started by `srun` without an MPI plugin)."""
 
 
 @dataclass
@@ -117,7 +123,7 @@ def _refuse_tasks_without_mpi() -> None:
     train a model of its own while looking like part of a job."""
     tasks = os.environ.get("SLURM_STEP_NUM_TASKS", "1")
     if tasks.isdigit() and int(tasks) > 1:
-        raise RuntimeError(
+        raise LaunchError(
             f"srun started {tasks} tasks without MPI (no PMI_RANK or PMIX_RANK is set), so each "
             "would train alone; launch them with `srun --mpi=pmix`"
         )

@@ -151,7 +151,9 @@ def test_tasks_that_srun_started_without_mpi_are_refused(monkeypatch):
     for name in distributed.LAUNCHER_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SLURM_STEP_NUM_TASKS", "4")
-    with pytest.raises(RuntimeError, match="srun started 4 tasks without MPI.*srun --mpi=pmix"):
+    with pytest.raises(
+        distributed.LaunchError, match="srun started 4 tasks without MPI.*srun --mpi=pmix"
+    ):
         distributed.init()
     monkeypatch.setenv("SLURM_STEP_NUM_TASKS", "1")  # one task: a process alone
     distributed.init()
@@ -221,6 +223,19 @@ def test_train_workers_without_mpi4py_exits_2_naming_the_install(tmp_path, monke
     assert main(["train", "--out", str(tmp_path / "run"), "--workers", "2"]) == 2
     err = capsys.readouterr().err
     assert "pip install 'minigrad-tape[mpi]'" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_in_srun_tasks_without_mpi_exits_2(tmp_path, monkeypatch, capsys):
+    from minigrad.__main__ import main
+
+    monkeypatch.setattr(distributed, "_world", None)
+    for name in distributed.LAUNCHER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SLURM_STEP_NUM_TASKS", "2")
+    assert main(["train", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "srun --mpi=pmix" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
 
 

@@ -91,7 +91,7 @@ def join(args: argparse.Namespace) -> None:
     progress bar and standard output, so that the job prints once."""
     try:
         distributed.init()
-    except distributed.MPIUnavailable as error:
+    except (distributed.MPIUnavailable, distributed.LaunchError) as error:
         raise UsageError(str(error)) from None
     size = distributed.world_size()
     if args.workers is not None and args.workers != size:
