@@ -22,7 +22,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy minigrad
+	$(BIN)/mypy minigrad minigrad_console.py
 
 # The suite on the lowest dependency versions pyproject.toml allows, in .venv-lowest.
 test-lowest:

@@ -2,7 +2,8 @@
 
 Run `minigrad --help` (or `python -m minigrad --help`) for the list, `minigrad CMD --help` for
 each command's options. No command ends in a traceback: bad input exits with status 2 and a
-message on stderr, having written nothing; Ctrl-C exits with status 130 and one line on stderr;
+message on stderr, having written nothing; Ctrl-C exits with status 130 and one line on stderr
+(while the package loads too: the console script's entry point is `minigrad_console.main`);
 running out of memory or a failed write exits with status 1 and one line; and a reader that closes
 the pipe early (`minigrad trace | head`) ends the command quietly with status 141, as `SIGPIPE`
 would.
@@ -37,7 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
         "draw a computation graph, trace the cost of backward, or check every op's gradient.",
         epilog="Exit status: 0 done; 1 failed (a gradient check that fails, a run that "
         "diverged, a write that failed, out of memory); 2 bad input, nothing written; 130 "
-        "interrupted (Ctrl-C); 141 the reader of the output went away (| head).",
+        "interrupted (Ctrl-C, from start-up on); 141 the reader of the output went away "
+        "(| head). In Python: `import minigrad as mg`, whose API follows PyTorch's (every "
+        "difference is listed in docs/pytorch.md); a trained run reads back with "
+        "mg.load_run(DIR).",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in SUBCOMMANDS:

@@ -54,6 +54,7 @@ class detect_anomaly:
         return False
 
     def on_forward(self, op, arrays, params, out, node) -> None:
+        """Note where in the user's code the op ran, for a later error (the watcher interface)."""
         frames = _user_frames()
         if node is not None:
             node.info = frames
@@ -65,6 +66,7 @@ class detect_anomaly:
             )
 
     def on_backward(self, node, grad, input_grads) -> None:
+        """Raise on the first NaN gradient a node produces, naming the op's forward line."""
         for index, input_grad in enumerate(input_grads):
             values = None if input_grad is None else ops.values(input_grad)
             if not _is_finite(values):

@@ -149,7 +149,7 @@ class Node:
         self.info = None  # forward traceback, kept only under detect_anomaly
         self.mark = None  # the token of the last graph walk that reached this node
         self.saved_tensors = saved_from
-        self.saved_versions = tuple(map(version_of, saved_from)) if saved_from else ()
+        self.saved_versions = versions_of(saved_from) if saved_from else ()
         self.out_version = 0  # in-place writes to the output through its tensor since
 
     @property
@@ -162,6 +162,7 @@ class Node:
         return (self.first, self.second, *self.others)
 
     def name(self) -> str:
+        """What PyTorch calls the node: the op's name and `Backward` (`MulBackward`)."""
         return f"{self.op.name}Backward"
 
     def __repr__(self) -> str:
@@ -259,11 +260,13 @@ def add_watcher(watcher) -> None:
 
 
 def remove_watcher(watcher) -> None:
+    """Stop telling `watcher` about ops and backward steps (`add_watcher` started it)."""
     global _watchers
     _watchers = tuple(w for w in _watchers if w is not watcher)
 
 
 def watchers() -> tuple:
+    """The watchers installed now (the tracer, anomaly mode, viz frames), oldest first."""
     return _watchers
 
 
@@ -306,7 +309,12 @@ def reachable_nodes(roots: list[Node]) -> list[Node]:
 
 
 _by_sequence = attrgetter("seq")
-version_of = attrgetter("_version")  # a tensor's count of in-place writes, read in C
+
+
+def versions_of(tensors: tuple) -> tuple:
+    """How many in-place writes each tensor's buffer has seen: counted on the buffer's owner,
+    `_base`, which every alias and view of it shares (`Tensor._bump_version`)."""
+    return tuple([t._version if t._base is None else t._base._version for t in tensors])
 
 
 def live_nodes() -> int:
@@ -388,39 +396,26 @@ def _propagate(roots: list, sums, retain_graph: bool, create_graph: bool, captur
     met = set(roots)
     waiting = [(-node.seq, node) for node in met]
     heapify(waiting)
-    table = sums.table
     while waiting:
         node = heappop(waiting)[1]
-        if node.saved is FREED or node.saved_tensors or node.out_version:
-            check_saved(node)
-        grad = table.pop(node, None)
-        input_grads = (
-            NOTHING_FLOWED if grad is None else _run_node(node, grad, create_graph, capture)
-        )
-        if not retain_graph:  # release what the VJP kept: nothing reads it again
-            node.saved, node.out, node.params, node.saved_tensors = FREED, None, (), ()
+        check_saved(node)
+        grad = sums.table.pop(node, None)
+        input_grads: Iterable = NOTHING_FLOWED  # nothing flowed in: an unused branch
+        if grad is not None:
+            input_grads = _run_node(node, grad, create_graph, capture)
+        if not retain_graph:
+            _release(node)
         for parent, input_grad in zip(node.parents, input_grads):
-            if type(parent) is Node:
-                if parent not in met:
-                    met.add(parent)
-                    heappush(waiting, (-parent.seq, parent))
-                shape, dtype = parent.shape, parent.dtype
-            elif parent is None:
-                continue
-            else:
-                shape, dtype = parent._data.shape, parent._data.dtype
-            if input_grad is None:
-                continue
-            if (
-                type(input_grad) is not np.ndarray
-                or input_grad.shape != shape
-                or input_grad.dtype != dtype
-            ):
-                input_grad = _conform(input_grad, shape, dtype, create_graph)
-            if parent in table:
-                sums.add(parent, input_grad)
-            else:  # the first contribution, by far the most common: no sum to make
-                table[parent] = input_grad
+            if type(parent) is Node and parent not in met:
+                met.add(parent)
+                heappush(waiting, (-parent.seq, parent))
+            if parent is not None and input_grad is not None:
+                sums.add(parent, _conform(input_grad, parent, create_graph))
+
+
+def _release(node: Node) -> None:
+    """Let go of what the node kept for its VJP: nothing reads it again (no retain_graph)."""
+    node.saved, node.out, node.params, node.saved_tensors = FREED, None, (), ()
 
 
 # What a node that nothing flowed into hands each of its inputs: None, however many there are.
@@ -455,9 +450,10 @@ def check_saved(node: Node) -> None:
             "released its saved values); call backward(retain_graph=True) the first time if "
             "you need to backward through it again"
         )
-    if tuple(map(version_of, node.saved_tensors)) != node.saved_versions:
-        for tensor, version in zip(node.saved_tensors, node.saved_versions):
-            if tensor._version != version:
+    if node.saved_tensors and versions_of(node.saved_tensors) != node.saved_versions:
+        changed = versions_of(node.saved_tensors)
+        for tensor, now, then in zip(node.saved_tensors, changed, node.saved_versions):
+            if now != then:
                 raise BackwardError(_modified_message(node, f"a tensor of shape {tensor.shape}"))
     if node.out is not None and node.out_version:
         raise BackwardError(_modified_message(node, f"its output of shape {node.shape}"))
@@ -490,9 +486,16 @@ def _differentiable_vjp(node: Node, grad) -> tuple:
         return node.op.vjp(grad, out, saved, node.needs, *node.params)
 
 
-def _conform(grad, shape: tuple, dtype: np.dtype, create_graph: bool):
-    """Bring an input's gradient to that input's exact shape and dtype (and make a NumPy scalar,
-    which 0-d arithmetic returns, a 0-d array again)."""
+def _conform(grad, input, create_graph: bool):
+    """Bring a gradient to its input's (a Node or a leaf Tensor) exact shape and dtype: undo
+    broadcasting (`unbroadcast`), cast, and make a NumPy scalar, which 0-d arithmetic returns, a
+    0-d array again. This is where the engine does it, once for every op."""
+    if type(input) is Node:
+        shape, dtype = input.shape, input.dtype
+    else:
+        shape, dtype = input._data.shape, input._data.dtype
+    if type(grad) is np.ndarray and grad.shape == shape and grad.dtype == dtype:
+        return grad  # the usual case
     if not create_graph and type(grad) is not np.ndarray:
         grad = np.asarray(grad)
     if grad.shape != shape:

@@ -29,19 +29,23 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros of `shape` (varargs or one tuple), of `dtype` (default: float32)."""
     return _make(np.zeros(_shape_args(shape), dtype=_dtype(dtype)), requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones of `shape` (varargs or one tuple), of `dtype` (default: float32)."""
     return _make(np.ones(_shape_args(shape), dtype=_dtype(dtype)), requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of `shape` (an int or a tuple) holding `fill_value` everywhere."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     return _make(np.full(shape, fill_value, dtype=_dtype(dtype)), requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """The n x m identity (m defaults to n): ones on the diagonal, zeros elsewhere."""
     return _make(np.eye(n, m, dtype=_dtype(dtype)), requires_grad)
 
 
@@ -72,10 +76,12 @@ def _array_of(other) -> np.ndarray:
 
 
 def zeros_like(other, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Zeros of `other`'s shape and (unless given) dtype; `other` a Tensor or an array."""
     data = _array_of(other)
     return _make(np.zeros(data.shape, dtype=dtype or data.dtype), requires_grad)
 
 
 def ones_like(other, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Ones of `other`'s shape and (unless given) dtype; `other` a Tensor or an array."""
     data = _array_of(other)
     return _make(np.ones(data.shape, dtype=dtype or data.dtype), requires_grad)

@@ -36,6 +36,7 @@ class Context:
         self.saved_tensors: tuple = ()
 
     def save_for_backward(self, *arrays) -> None:
+        """Keep arrays for `backward`, which finds them in `ctx.saved_tensors`."""
         self.saved_tensors = arrays
 
 
@@ -76,6 +77,7 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs) -> Tensor:
+        """Run the Function on `inputs` and record it on the tape, as `torch.autograd.Function`."""
         for method in ("forward", "backward"):
             if not callable(getattr(cls, method, None)):
                 raise TypeError(f"{cls.__name__} must define a static {method}(ctx, ...)")

@@ -336,10 +336,12 @@ class GraphCheck:
 
     @property
     def ok(self) -> bool:
+        """Whether every node's VJP agreed with finite differences."""
         return not self.failures
 
     @property
     def bad_nodes(self) -> set:
+        """The nodes whose VJP disagreed with finite differences."""
         return {failure.node for failure in self.failures}
 
     def __str__(self) -> str:

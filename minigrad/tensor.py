@@ -8,7 +8,6 @@ import weakref
 from math import prod
 from operator import attrgetter
 from typing import NamedTuple
-from sys import getrefcount
 
 import numpy as np
 
@@ -19,11 +18,6 @@ from .dtypes import get_default_dtype
 
 class ShapeError(ValueError):
     """Operands whose shapes do not fit together (broadcasting, matmul, reshape)."""
-
-
-# Tensor and its subclasses (nn.Parameter), for the fast paths' exact-type checks; a subclass
-# registers itself in Tensor.__init_subclass__.
-TENSOR_TYPES: set = set()
 
 
 def wrap(data: np.ndarray, node: Node | None) -> Tensor:
@@ -40,30 +34,111 @@ def wrap(data: np.ndarray, node: Node | None) -> Tensor:
     return tensor
 
 
-# One `needs` tuple per pattern of wanted inputs, shared by every node of that pattern, so a
-# recorded op leaves one new object (its node) for the cyclic garbage collector. Bounded.
+# One `needs` tuple per pattern of wanted inputs, shared by every node of that pattern, and one
+# (None, c) / (c, None) pair per constant number c, by c's identity (every `x + 0.5` in a loop
+# shares one): then a recorded op leaves one new object, its node, for the cyclic garbage
+# collector to count, which kept a 100,000-op graph from being walked twice while it was built
+# (tests/test_speed_guards.py). An entry keeps its number alive, so its id cannot be reused while
+# the entry exists. Bounded.
 _needs_patterns: dict = {}
+_constant_pairs: tuple[dict, dict] = ({}, {})
+_SHARED_LIMIT = 1024
 
 
-ONE_INPUT, BOTH_INPUTS, FIRST_INPUT, SECOND_INPUT = (
-    (True,),
-    (True, True),
-    (True, False),
-    (False, True),
-)
-# `needs` of the usual nodes, whose inputs all require grad (a Linear layer's three).
-_ALL_NEEDED = {1: ONE_INPUT, 2: BOTH_INPUTS, 3: (True, True, True)}
-
-
-def _needs(parents: tuple) -> tuple:
-    """Per input, whether its gradient is wanted: its parent is not None."""
-    needs = tuple([parent is not None for parent in parents])
+def _shared_needs(needs: tuple) -> tuple:
+    """The one shared tuple equal to `needs` (per input, whether its gradient is wanted)."""
     shared = _needs_patterns.get(needs)
     if shared is None:
-        if len(_needs_patterns) >= 1024:
+        if len(_needs_patterns) >= _SHARED_LIMIT:
             _needs_patterns.clear()
         shared = _needs_patterns[needs] = needs
     return shared
+
+
+def _constant_alone(constant, index: int) -> tuple:
+    """`saved` of a two-input node that keeps only its constant operand at `index`."""
+    if type(constant) is not float and type(constant) is not int:
+        return (None, constant) if index else (constant, None)
+    table = _constant_pairs[index]
+    pair = table.get(id(constant))
+    if pair is None:
+        if len(table) >= _SHARED_LIMIT:
+            table.clear()
+        pair = table[id(constant)] = (None, constant) if index else (constant, None)
+    return pair
+
+
+def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
+    """Run primitive `op` on `inputs` (Tensors, ndarrays, numbers or None) and, when grad mode is
+    on and an input requires grad, record it on the tape: the one path every op takes.
+
+    Per input the node notes its parent on the tape (its node, the leaf Tensor itself, or None
+    for a constant: anything that does not require grad) and whether its gradient is wanted.
+    """
+    arrays: list = []
+    parents: list = []
+    wanted_grads: list[bool] = []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            arrays.append(x._data)
+            wanted = x._requires_grad
+        else:
+            arrays.append(x)
+            wanted = False
+        parents.append((x.grad_fn or x) if wanted else None)
+        wanted_grads.append(wanted)
+    try:
+        out = op.forward(*arrays, *params)
+    except ValueError as error:
+        raise _shape_error(op, arrays, error) from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)  # NumPy gives scalars for 0-d arithmetic
+    node = None
+    if True in wanted_grads and grad_mode.enabled:
+        needs = _shared_needs(tuple(wanted_grads))
+        saved, saved_from = _saved(op, inputs, arrays, needs)
+        node = Node(op, tuple(parents), needs, saved, saved_from, out, params)
+    if autograd._watchers:
+        _notify_forward(op, arrays, params, out, node)
+    result = wrap(out, node)
+    if out.base is not None:  # perhaps a view of an input's buffer
+        _share_owner(result, out, inputs)
+    return result
+
+
+def _share_owner(result: Tensor, out: np.ndarray, inputs: tuple) -> None:
+    """If `out` views an input tensor's buffer (reshape, transpose, basic indexing), `result`
+    counts its in-place writes on that buffer's owner, so a write through the view is seen by
+    every node that saved the buffer, and the other way round (`Tensor._bump_version`)."""
+    for x in inputs:
+        if isinstance(x, Tensor) and (x._data is out.base or x._data.base is out.base):
+            result._base = x if x._base is None else x._base
+            return
+
+
+def _saved(op, inputs: tuple, arrays: list, needs: tuple) -> tuple:
+    """What a node keeps of its inputs (`Node.saved`), and the Tensors whose very arrays those
+    are (the node notes their versions, so backward refuses to run on a buffer changed since).
+
+    The inputs' arrays when its VJP reads them. Beside a constant operand whose value alone the
+    wanted gradient reads, only the constant: `x * 0.5` keeps 0.5 (its gradient is g * 0.5) and
+    lets x's buffer go, as PyTorch saves only what the wanted gradient reads. An op that reads no
+    inputs keeps its constants anyway, so `gradcheck_graph` and `viz` can replay it; None when
+    it has none.
+    """
+    if False not in needs:  # every input a tensor requiring grad: the usual case (a Linear layer)
+        return (tuple(arrays), tuple(inputs)) if op.saves_inputs else (None, ())
+    if len(arrays) == 2:
+        constant = needs.index(False)
+        if not op.saves_inputs or op.constant_suffices[constant]:
+            saved = _constant_alone(arrays[constant], constant)
+            tensor = inputs[constant]
+            return saved, (tensor,) if isinstance(tensor, Tensor) else ()
+    if op.saves_inputs:
+        return tuple(arrays), tuple([t for t in inputs if isinstance(t, Tensor)])
+    saved = tuple([None if needed else array for array, needed in zip(arrays, needs)])
+    kept = [t for t, needed in zip(inputs, needs) if isinstance(t, Tensor) and not needed]
+    return saved, tuple(kept)
 
 
 def _notify_forward(op, arrays: list, params: tuple, out: np.ndarray, node) -> None:
@@ -71,144 +146,24 @@ def _notify_forward(op, arrays: list, params: tuple, out: np.ndarray, node) -> N
         watcher.on_forward(op, arrays, params, out, node)
 
 
-def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
-    """Run `op` on `inputs` (Tensors, ndarrays, numbers or None) and record it on the tape.
+def _apply_in_place(op, x: Tensor) -> Tensor:
+    """`x` becomes op(x), as PyTorch's `x.relu_()`: it takes the result's value and node (its old
+    node becomes the new one's parent) and is returned.
 
-    The general path, for any number of inputs; `apply_unary` and `apply_binary` do the same for
-    one and two inputs with less bookkeeping, since their speed is the engine's per-op overhead.
+    The result goes to a new buffer, so a value saved for backward, a view's base or a detached
+    alias is never overwritten: only code holding x's old raw `.data` array keeps the old values.
     """
-    arrays = []
-    parents = []
-    tensors = []
-    recording = constant = False
-    for value in inputs:
-        if type(value) in TENSOR_TYPES or isinstance(value, Tensor):
-            arrays.append(value._data)
-            tensors.append(value)
-            if value._requires_grad:
-                recording = True
-                parents.append(value.grad_fn or value)
-                continue
-        else:
-            arrays.append(value)
-            tensors.append(None)
-        parents.append(None)
-        constant = True
-    try:
-        out = op.forward(*arrays, *params)
-    except ValueError as error:
-        raise _shape_error(op, arrays, error) from None
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    node = None
-    if recording and grad_mode.enabled:
-        inputs_parents = tuple(parents)
-        needs = _ALL_NEEDED[len(parents)] if not constant and len(parents) <= 3 else None
-        if needs is None:
-            needs = _needs(inputs_parents)
-        if not constant:  # every input a tensor requiring grad: the usual case (a Linear layer)
-            saved = tuple(arrays) if op.saves_inputs else None
-            saved_from = tuple(tensors) if op.saves_inputs else ()
-        else:
-            if len(arrays) == 2:
-                saved = _saved_beside_constant(
-                    op, arrays[0], arrays[1], 0 if parents[0] is None else 1
-                )
-            elif op.saves_inputs:
-                saved = tuple(arrays)
-            else:
-                saved = _constants(arrays, parents, constant)
-            saved_from = _saved_tensors(saved, arrays, tensors)
-        node = Node(op, inputs_parents, needs, saved, saved_from, out, params)
-    if autograd._watchers:
-        _notify_forward(op, arrays, params, out, node)
-    return wrap(out, node)
-
-
-def _saved_tensors(saved, arrays: list, tensors: list) -> tuple:
-    """The Tensors among an op's inputs whose very arrays the node keeps in `saved`."""
-    if saved is None:
-        return ()
-    return tuple(
-        [
-            tensor
-            for tensor, array, kept in zip(tensors, arrays, saved)
-            if tensor is not None and kept is array
-        ]
-    )
-
-
-def apply_unary(op, x: Tensor, params: tuple = ()) -> Tensor:
-    """`apply` for one tensor input: the same result, with the bookkeeping cut to the bone."""
-    data = x._data
-    out = op.forward(data, *params)
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    node = None
-    if x._requires_grad and grad_mode.enabled:
-        if op.saves_inputs:
-            node = Node(op, (x.grad_fn or x,), ONE_INPUT, (data,), (x,), out, params)
-        else:
-            node = Node(op, (x.grad_fn or x,), ONE_INPUT, None, (), out, params)
-    if autograd._watchers:
-        _notify_forward(op, [data], params, out, node)
-    return wrap(out, node)
-
-
-# What `getrefcount` reports in `apply_unary_inplace` for a buffer only x holds: x.data's slot,
-# the local `data` and the call's argument. Measured rather than assumed, for interpreters that
-# borrow the argument's reference: a number set too high would overwrite a buffer a node saved.
-def _references_of_a_slot_and_a_local() -> int:
-    holder = wrap(np.zeros(1), None)
-    data = holder._data
-    return getrefcount(data)
-
-
-def apply_unary_inplace(op, x: Tensor) -> Tensor:
-    """`apply_unary` whose result becomes `x`'s own, as PyTorch's `x.relu_()`: `x` takes the new
-    value and the new node (its old node becomes the new one's parent) and is returned.
-
-    The op writes into x's buffer when nothing else can see that buffer: no node saved it and no
-    other tensor or view shares it, which CPython's reference count tells. Otherwise the result
-    goes to a new buffer, so a value saved for backward is never overwritten and no gradient
-    silently goes wrong; only code holding x's raw `.data` array then keeps the old values. After
-    a Linear layer, whose node keeps its inputs but not its output, the buffer is free: that is
-    the hand-written step's `np.maximum(z, 0, out=z)`. Measured when it came in: case 3 of the
-    benchmarks went from 1.055-1.068x to 1.019-1.037x hand NumPy, under the 5% a trick must
-    earn; it stays until its tested semantics (a saved value is never overwritten, where PyTorch
-    would raise at backward) are decided, and then goes. Either way x's version moves on, so a node
-    that saved x itself refuses to backpropagate through the old value.
-    """
-    recording = x._requires_grad and grad_mode.enabled
-    if recording and x.grad_fn is None:
+    if x._requires_grad and grad_mode.enabled and x.grad_fn is None:
         raise RuntimeError(
             f"{op.name.lower()}_: a leaf tensor that requires grad cannot be changed in place "
             "(its gradient is about itself, not its new value); use the out-of-place "
             f"{op.name.lower()}(), or change it inside no_grad()"
         )
-    data = x._data
-    in_place = (
-        data.base is None
-        and data.dtype.kind == "f"
-        and data.ndim > 0
-        and data.flags.writeable
-        and getrefcount(data) == _FREE_BUFFER_REFERENCES  # held by x and this local alone
-    )
-    if in_place:
-        out = op.forward_into(data)
-        x._bump_version()  # counted against x's old node, before x moves on to its new one
-    else:
-        out = op.forward(data)
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)
-    if recording:
-        previous = x.grad_fn
-        x.grad_fn = Node(op, (previous,), ONE_INPUT, None, (), out, ())
-        if previous is not None and previous.hooks:
-            _move_retain_grad(previous, x.grad_fn, x)
-    if autograd._watchers:
-        _notify_forward(op, [data], (), out, x.grad_fn if recording else None)
-    x._data = out
+    previous = x.grad_fn
+    result = apply(op, (x,))
+    x._data, x.grad_fn = result._data, result.grad_fn
+    if previous is not None and previous.hooks and x.grad_fn is not None:
+        _move_retain_grad(previous, x.grad_fn, x)
     return x
 
 
@@ -224,71 +179,6 @@ def _move_retain_grad(previous: Node, node: Node, tensor: Tensor) -> None:
     for hook in moving:
         hooks.remove(hook)
     node.hooks = moving or None
-
-
-def apply_binary(op, a, b) -> Tensor:
-    """`apply` for two inputs (Tensors, or a Tensor and a constant): every binary operator."""
-    a_tensor, b_tensor = type(a) in TENSOR_TYPES, type(b) in TENSOR_TYPES
-    a_data = a._data if a_tensor else a
-    b_data = b._data if b_tensor else b
-    a_grad = a_tensor and a._requires_grad
-    b_grad = b_tensor and b._requires_grad
-    try:
-        out = op.forward(a_data, b_data)
-    except ValueError as error:
-        raise _shape_error(op, [a_data, b_data], error) from None
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    node = None
-    if (a_grad or b_grad) and grad_mode.enabled:
-        parents = ((a.grad_fn or a) if a_grad else None, (b.grad_fn or b) if b_grad else None)
-        if a_grad and b_grad:
-            needs, saved = BOTH_INPUTS, (a_data, b_data) if op.saves_inputs else None
-        else:
-            needs = FIRST_INPUT if a_grad else SECOND_INPUT
-            saved = _saved_beside_constant(op, a_data, b_data, 1 if a_grad else 0)
-        saved_from: tuple = ()
-        if saved is not None:  # the operands' own arrays, if the node keeps them
-            if a_tensor and saved[0] is a_data:
-                saved_from = (a,)
-            if b_tensor and saved[1] is b_data:
-                saved_from += (b,)
-        node = Node(op, parents, needs, saved, saved_from, out, ())
-    if autograd._watchers:
-        _notify_forward(op, [a_data, b_data], (), out, node)
-    return wrap(out, node)
-
-
-def _constants(arrays: list, parents: list, any_constant: bool):
-    """What a node that saves no inputs keeps anyway: its constant operands (usually numbers), so
-    `gradcheck_graph` and `viz` can replay the op; None when every input is a tensor."""
-    if not any_constant:
-        return None
-    return tuple(array if parent is None else None for array, parent in zip(arrays, parents))
-
-
-# (None, c) or (c, None) for a constant number c, by c's identity: every `x + 0.5` in a loop
-# shares one tuple, so the node is the op's only new object for the garbage collector to count.
-# An entry keeps its number alive, so its id cannot be reused while the entry exists. Bounded.
-_constant_pairs: tuple[dict, dict] = ({}, {})
-_CONSTANT_PAIRS_LIMIT = 1024
-
-
-def _saved_beside_constant(op, a_data, b_data, constant_index: int) -> tuple:
-    """What a node of a tensor and a constant keeps: both inputs if the VJP reads the tensor's,
-    else the constant alone (for replay), as in `x * 0.5`, whose gradient is g * 0.5."""
-    if op.saves_inputs and not op.constant_suffices[constant_index]:
-        return (a_data, b_data)
-    constant = b_data if constant_index else a_data
-    if type(constant) is not float and type(constant) is not int:
-        return (None, constant) if constant_index else (constant, None)
-    table = _constant_pairs[constant_index]
-    pair = table.get(id(constant))
-    if pair is None:
-        if len(table) >= _CONSTANT_PAIRS_LIMIT:
-            table.clear()
-        pair = table[id(constant)] = (None, constant) if constant_index else (constant, None)
-    return pair
 
 
 def _shape_error(op, arrays: list, error: ValueError) -> ValueError:
@@ -325,10 +215,12 @@ def _operand(value, like: Tensor):
     """A binary op's other operand: Tensors pass through; numbers stay Python numbers (so a
     float32 tensor times 2.0 stays float32); sequences and ndarrays become arrays. Integer or bool
     arrays next to a floating tensor take its dtype, as in PyTorch."""
-    if isinstance(value, Tensor):
+    if isinstance(value, Tensor) or type(value) in _PYTHON_NUMBERS:
         return value
     if isinstance(value, np.generic) and value.ndim == 0 and value.dtype.kind in "fiub":
         return value.item()  # a NumPy scalar acts as a Python number, as in PyTorch
+    if isinstance(value, Size):  # NumPy would take an int subclass for int64, not a Python int
+        return int(value)
     if isinstance(value, numbers.Number):
         return value
     array = np.asarray(value)
@@ -340,25 +232,27 @@ def _operand(value, like: Tensor):
 
 
 def _binary(op, a, b) -> Tensor:
-    type_a, type_b = type(a), type(b)
-    if type_a in TENSOR_TYPES and type_b in TENSOR_TYPES and a._data.dtype == b._data.dtype:
-        return apply_binary(op, a, b)
-    if type_a in TENSOR_TYPES and type_b in _PYTHON_NUMBERS:
-        if type_b is float and a._data.dtype.kind != "f":
-            a = a.to(get_default_dtype())  # int tensor * 0.5 is a float tensor, as in PyTorch
-        return apply_binary(op, a, b)
-    if type_b in TENSOR_TYPES and type_a in _PYTHON_NUMBERS:
-        if type_a is float and b._data.dtype.kind != "f":
-            b = b.to(get_default_dtype())
-        return apply_binary(op, a, b)
-    # Everything else: ndarrays, lists, NumPy scalars, mixed dtypes.
-    if not isinstance(a, Tensor):
-        a = _operand(a, b)
-    elif not isinstance(b, Tensor):
-        b = _operand(b, a)
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype != b._data.dtype:
-        a, b = _promote(a, b)
+    """`a (op) b` for a binary operator, after PyTorch's operand rules: mixed tensor dtypes
+    promote (`_promote`); a tensor's other operand follows `_beside_tensor`."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        if a._data.dtype != b._data.dtype:
+            a, b = _promote(a, b)
+    elif isinstance(a, Tensor):
+        a, b = _beside_tensor(a, b)
+    else:
+        b, a = _beside_tensor(b, a)
     return apply(op, (a, b))
+
+
+def _beside_tensor(tensor: Tensor, other) -> tuple:
+    """A tensor and its non-tensor operand: numbers stay numbers (an integer tensor with a float
+    becomes the default float dtype, as int tensor * 0.5 is float in PyTorch); other values
+    become arrays (`_operand`)."""
+    if type(other) not in _PYTHON_NUMBERS:
+        return tensor, _operand(other, tensor)
+    if type(other) is float and tensor._data.dtype.kind != "f":
+        return tensor.to(get_default_dtype()), other
+    return tensor, other
 
 
 _PYTHON_NUMBERS = (float, int, bool)
@@ -463,10 +357,6 @@ class Tensor:
     __array_ufunc__ = None
     __hash__ = object.__hash__
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        TENSOR_TYPES.add(cls)
-
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         if not isinstance(requires_grad, (bool, np.bool_)):
             raise TypeError(
@@ -507,12 +397,16 @@ class Tensor:
     def _bump_version(self) -> None:
         """Note that this tensor's buffer changed in place: a node that saved it for backward
         (or that produced it and kept its output) then refuses to run on the changed values.
-        A `detach()`ed alias shares the buffer, so its writes count for the original too."""
-        self._version += 1
-        if self.grad_fn is not None:
-            self.grad_fn.out_version += 1
-        if self._base is not None:
-            self._base._bump_version()
+
+        Every alias (`detach()`) and view (reshape, transpose, basic indexing) of a buffer counts
+        its writes on the buffer's owner, `_base`, as PyTorch's views share one counter: a write
+        through any of them is a write to all.
+        """
+        owner = self if self._base is None else self._base
+        owner._version += 1
+        for tensor in (self, owner) if owner is not self else (self,):
+            if tensor.grad_fn is not None:
+                tensor.grad_fn.out_version += 1
 
     def _set_grad(self, value) -> None:
         self._grad = None if value is None else _checked_grad(self, value)
@@ -527,18 +421,23 @@ class Tensor:
 
     @property
     def shape(self) -> tuple:
+        """The size along each dimension, as NumPy's tuple."""
         return self._data.shape
 
     @property
     def ndim(self) -> int:
+        """How many dimensions (0 for a scalar tensor)."""
         return self._data.ndim
 
     @property
-    def size(self) -> int:
-        return self._data.size
+    def size(self) -> Size:
+        """The number of elements, NumPy's `size`; called, PyTorch's `size()`: `t.size()` is the
+        shape and `t.size(dim)` one dimension's length."""
+        return Size(self._data.size, self._data.shape)
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype of the values (float32 by default)."""
         return self._data.dtype
 
     @property
@@ -552,10 +451,13 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        """True for a tensor no recorded op produced (a parameter, an input): backward
+        stores its gradient in `.grad`."""
         return self.grad_fn is None
 
     @property
     def T(self) -> Tensor:
+        """The transpose: the axes reversed (a matrix's rows become its columns)."""
         return self.transpose()
 
     @property
@@ -566,6 +468,8 @@ class Tensor:
         return self.transpose(*axes)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set whether ops on this tensor are recorded for backward (only a floating
+        tensor can require grad), and return it, as PyTorch's `requires_grad_`."""
         if not self.is_leaf:
             raise RuntimeError("requires_grad can only be changed on leaf tensors (no grad_fn)")
         if requires_grad and self._data.dtype.kind != "f":
@@ -582,11 +486,13 @@ class Tensor:
         return self._data
 
     def item(self) -> builtins.float:
+        """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self._data.item()
 
     def tolist(self):
+        """The values as (nested) Python lists of numbers."""
         return self._data.tolist()
 
     # How the engine below this layer makes a Tensor under create_graph: `type(t)._wrap(...)`.
@@ -605,14 +511,27 @@ class Tensor:
         alias._base = self._base if self._base is not None else self
         return alias
 
-    def to(self, dtype) -> Tensor:
-        """A copy in another dtype; differentiable between floating dtypes."""
+    def to(self, dtype=None, *, device: str | None = None) -> Tensor:
+        """This tensor in another dtype: a copy, differentiable between floating dtypes (itself
+        when the dtype is already right, as PyTorch's `to`).
+
+        `dtype` may be a dtype, another Tensor (take its dtype: `x.to(y)`) or the device "cpu",
+        which changes nothing: minigrad runs on the CPU only, and any other device is an error.
+        """
+        if isinstance(dtype, Tensor):
+            dtype = dtype.dtype
+        if isinstance(dtype, str) and device is None and dtype.split(":")[0] in _DEVICES:
+            dtype, device = None, dtype
+        if device is not None and device != "cpu":
+            raise ValueError(f"minigrad runs on the CPU only; got device {device!r}")
+        if dtype is None:
+            return self
         dtype = np.dtype(dtype)
         if dtype == self._data.dtype:
             return self
         if dtype.kind != "f":  # an integer or bool copy carries no gradient
             return wrap(self._data.astype(dtype), None)
-        return apply_unary(ops.Cast, self, (dtype,))
+        return apply(ops.Cast, (self,), (dtype,))
 
     astype = to
 
@@ -620,7 +539,7 @@ class Tensor:
         """A copy with its own buffer, still in the graph: the gradient flows back unchanged."""
         if self._data.dtype.kind != "f":
             return wrap(self._data.copy(), None)
-        return apply_unary(ops.Cast, self, (self._data.dtype,))
+        return apply(ops.Cast, (self,), (self._data.dtype,))
 
     def numel(self) -> int:
         """The number of elements (PyTorch's name for `size`)."""
@@ -644,9 +563,11 @@ class Tensor:
         return bool(np.allclose(self._data, values, rtol=rtol, atol=atol))
 
     def float(self) -> Tensor:
+        """A float32 copy (`to(np.float32)`), differentiable."""
         return self.to(np.float32)
 
     def double(self) -> Tensor:
+        """A float64 copy (`to(np.float64)`), differentiable; gradient checks use it."""
         return self.to(np.float64)
 
     def __array__(self, dtype=None, copy=None):
@@ -733,6 +654,7 @@ class Tensor:
         return _HookHandle(hooks, hook)
 
     def zero_grad(self) -> None:
+        """Forget the accumulated gradient: `.grad` becomes None."""
         self.grad = None
 
     # ---- operators ----------------------------------------------------------------------------
@@ -818,17 +740,20 @@ class Tensor:
         return _fill_in_place(self, source, "copy_")
 
     def clamp_(self, min=None, max=None) -> Tensor:
-        """clip(min, max), in place."""
+        """clip(min, max), in place (bounds as for `clip`)."""
         if min is None and max is None:
             raise ValueError("clamp_ needs at least one of min and max")
-        if not _changes_recorded(self, None, "clamp_"):
-            np.clip(self._data, min, max, out=self._data)
+        bound_grad = min if isinstance(min, Tensor) and min._requires_grad else max
+        if not _changes_recorded(self, bound_grad, "clamp_"):
+            low = min._data if isinstance(min, Tensor) else min
+            high = max._data if isinstance(max, Tensor) else max
+            np.clip(self._data, low, high, out=self._data)
             self._bump_version()
             return self
         return _adopt(self, self.clip(min, max))
 
     def __neg__(self):
-        return apply_unary(ops.Neg, self)
+        return apply(ops.Neg, (self,))
 
     def __pos__(self):
         return self
@@ -858,50 +783,67 @@ class Tensor:
     # ---- elementwise --------------------------------------------------------------------------
 
     def exp(self) -> Tensor:
-        return apply_unary(ops.Exp, self)
+        """e^x elementwise; d/dx = e^x."""
+        return apply(ops.Exp, (self,))
 
     def log(self) -> Tensor:
-        return apply_unary(ops.Log, self)
+        """ln x elementwise; d/dx = 1/x."""
+        return apply(ops.Log, (self,))
 
     def sqrt(self) -> Tensor:
-        return apply_unary(ops.Sqrt, self)
+        """sqrt x elementwise; d/dx = 1 / (2 sqrt x)."""
+        return apply(ops.Sqrt, (self,))
 
     def abs(self) -> Tensor:
-        return apply_unary(ops.Abs, self)
+        """|x| elementwise; d/dx = sign(x), 0 at 0 as in PyTorch."""
+        return apply(ops.Abs, (self,))
 
     def tanh(self) -> Tensor:
-        return apply_unary(ops.Tanh, self)
+        """tanh x elementwise, the lectures' activation; d/dx = 1 - tanh(x)^2."""
+        return apply(ops.Tanh, (self,))
 
     def tanh_(self) -> Tensor:
-        """tanh in place: this tensor becomes tanh(self) (see `apply_unary_inplace`)."""
-        return apply_unary_inplace(ops.Tanh, self)
+        """tanh in place, as `x.tanh_()` in PyTorch: this tensor becomes tanh(self)."""
+        return _apply_in_place(ops.Tanh, self)
 
     def sigmoid(self) -> Tensor:
-        return apply_unary(ops.Sigmoid, self)
+        """1 / (1 + e^-x) elementwise, without overflow; d/dx = sigma (1 - sigma)."""
+        return apply(ops.Sigmoid, (self,))
 
     def relu(self) -> Tensor:
-        return apply_unary(ops.Relu, self)
+        """max(x, 0) elementwise; d/dx = 1 where x > 0, else 0."""
+        return apply(ops.Relu, (self,))
 
     def relu_(self) -> Tensor:
-        """relu in place: this tensor becomes relu(self) (see `apply_unary_inplace`)."""
-        return apply_unary_inplace(ops.Relu, self)
+        """relu in place, as `x.relu_()` in PyTorch: this tensor becomes relu(self)."""
+        return _apply_in_place(ops.Relu, self)
 
     def leaky_relu(self, negative_slope: builtins.float = 0.01) -> Tensor:
-        return apply_unary(ops.LeakyRelu, self, (negative_slope,))
+        """x where x > 0, else negative_slope x; d/dx = 1 or negative_slope."""
+        return apply(ops.LeakyRelu, (self,), (negative_slope,))
 
     def softplus(self) -> Tensor:
-        return apply_unary(ops.Softplus, self)
+        """ln(1 + e^x) elementwise, without overflow; d/dx = sigmoid(x)."""
+        return apply(ops.Softplus, (self,))
 
     def sin(self) -> Tensor:
-        return apply_unary(ops.Sin, self)
+        """sin x elementwise; d/dx = cos x."""
+        return apply(ops.Sin, (self,))
 
     def cos(self) -> Tensor:
-        return apply_unary(ops.Cos, self)
+        """cos x elementwise; d/dx = -sin x."""
+        return apply(ops.Cos, (self,))
 
     def clip(self, min=None, max=None) -> Tensor:
+        """min(max(self, min), max) elementwise; either bound may be None, a number or a Tensor
+        (broadcast with self, and differentiable too, as in PyTorch: see `selection.clamp`)."""
         if min is None and max is None:
             raise ValueError("clip needs at least one of min and max")
-        return apply_unary(ops.Clip, self, (min, max))
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            from .selection import clamp
+
+            return clamp(self, min, max)
+        return apply(ops.Clip, (self,), (min, max))
 
     clamp = clip
 
@@ -913,12 +855,12 @@ class Tensor:
         """Sum over `axis` (None: all; an int or a tuple), keeping reduced axes as 1 if
         `keepdims`. `dim` and `keepdim` are PyTorch's names for the same arguments."""
         axes, keep = self._reduction_axes(axis, dim, keepdims, keepdim)
-        return apply_unary(ops.Sum, self, (axes, keep))
+        return apply(ops.Sum, (self,), (axes, keep))
 
     def mean(self, axis=None, keepdims=None, *, dim=None, keepdim=None) -> Tensor:
         """Mean over `axis` (alias `dim`), as `sum`."""
         axes, keep = self._reduction_axes(axis, dim, keepdims, keepdim)
-        return apply_unary(ops.Mean, self, (axes, keep))
+        return apply(ops.Mean, (self,), (axes, keep))
 
     def var(
         self, axis=None, keepdims=None, correction: int = 1, *, dim=None, keepdim=None
@@ -954,23 +896,30 @@ class Tensor:
     def logsumexp(self, axis=None, keepdims=None, *, dim=None, keepdim=None) -> Tensor:
         """log sum e^x over `axis` (alias `dim`), computed without overflow."""
         axes, keep = self._reduction_axes(axis, dim, keepdims, keepdim)
-        return apply_unary(ops.LogSumExp, self, (axes, keep))
+        return apply(ops.LogSumExp, (self,), (axes, keep))
 
-    def softmax(self, axis=None, *, dim=None) -> Tensor:
-        """e^x_i / sum_j e^x_j along `axis` (alias `dim`; default the last), stable."""
+    def softmax(self, axis=None, *, dim=None, dtype=None) -> Tensor:
+        """e^x_i / sum_j e^x_j along `axis` (alias `dim`; default the last), stable. With
+        `dtype`, the input is cast to it first, as in PyTorch (`dtype=mg.float64` for a float32
+        input computes in float64; the gradient comes back to the input in float32)."""
+        if dtype is not None:
+            return self.to(dtype).softmax(axis, dim=dim)
         axis = _one_of("axis", axis, "dim", dim, default=-1)
         if self.ndim == 0:  # a softmax over one element: as a vector of one, so it stays exact
             _normalize_axis(axis, 0)
             return self.reshape(1).softmax(0).reshape(())
-        return apply_unary(ops.Softmax, self, (_single_axis(axis, self.ndim),))
+        return apply(ops.Softmax, (self,), (_single_axis(axis, self.ndim),))
 
-    def log_softmax(self, axis=None, *, dim=None) -> Tensor:
-        """x_i - logsumexp(x) along `axis` (alias `dim`; default the last), stable."""
+    def log_softmax(self, axis=None, *, dim=None, dtype=None) -> Tensor:
+        """x_i - logsumexp(x) along `axis` (alias `dim`; default the last), stable; `dtype`
+        casts the input first, as for `softmax`."""
+        if dtype is not None:
+            return self.to(dtype).log_softmax(axis, dim=dim)
         axis = _one_of("axis", axis, "dim", dim, default=-1)
         if self.ndim == 0:
             _normalize_axis(axis, 0)
             return self.reshape(1).log_softmax(0).reshape(())
-        return apply_unary(ops.LogSoftmax, self, (_single_axis(axis, self.ndim),))
+        return apply(ops.LogSoftmax, (self,), (_single_axis(axis, self.ndim),))
 
     def _reduction_axes(self, axis, dim, keepdims, keepdim) -> tuple:
         """(normalized axes, keepdims) from either spelling of the arguments."""
@@ -981,7 +930,7 @@ class Tensor:
     def _extreme(self, op, arg, axis, dim, keepdims, keepdim):
         axes, keep = self._reduction_axes(axis, dim, keepdims, keepdim)
         self._check_nonempty(op.name.lower(), axes)
-        values = apply_unary(op, self, (axes, keep))
+        values = apply(op, (self,), (axes, keep))
         if dim is None:
             return values
         indices = self._arg_extreme(arg, None, dim, None, keepdim)
@@ -1015,28 +964,39 @@ class Tensor:
     # ---- shape --------------------------------------------------------------------------------
 
     def reshape(self, *shape) -> Tensor:
+        """The same values in a new shape (varargs or one tuple; one size may be -1, inferred),
+        a view when NumPy can make one; the gradient is reshaped back."""
         target = _resolve_shape(_shape_args(shape), self.shape)
         if target == self.shape:
             return self
-        return apply_unary(ops.Reshape, self, (target,))
+        return apply(ops.Reshape, (self,), (target,))
 
     view = reshape
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """The values with dimensions start_dim..end_dim joined into one, as `torch.flatten`."""
         if self.ndim == 0:
             return self.reshape(1)
         start, end = start_dim % self.ndim, end_dim % self.ndim
         middle = prod(self.shape[start : end + 1])
         return self.reshape(self.shape[:start] + (middle,) + self.shape[end + 1 :])
 
-    def squeeze(self, axis=None) -> Tensor:
+    def squeeze(self, axis=None, *, dim=None) -> Tensor:
+        """Drop the axes of length 1: all of them, or those of `axis` (alias `dim`; an int or a
+        tuple) that have length 1, leaving the others, as PyTorch's `squeeze(dim)`."""
+        axis = _one_of("axis", axis, "dim", dim, default=None)
         if axis is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
         axes = _normalize_axis(axis, self.ndim)
         shape = tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
         return self.reshape(shape)
 
-    def unsqueeze(self, axis: int) -> Tensor:
+    def unsqueeze(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """A new axis of length 1 at position `axis` (alias `dim`; negative counts from the end
+        of the result, as in PyTorch)."""
+        axis = _one_of("axis", axis, "dim", dim, default=None)
+        if not _is_integer(axis):
+            raise TypeError(f"unsqueeze takes one int axis, got {axis!r}")
         axis = _normalize_axis(axis, self.ndim + 1)[0]
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
@@ -1074,7 +1034,7 @@ class Tensor:
                 f"{self.shape}); permute takes every axis once"
             )
         axes = tuple(d % span for d in dims)
-        return apply_unary(ops.Transpose, self, (axes,))
+        return apply(ops.Transpose, (self,), (axes,))
 
     def broadcast_to(self, *shape) -> Tensor:
         """This tensor broadcast to `shape` (a view); -1 keeps a dimension, as PyTorch's expand."""
@@ -1091,13 +1051,59 @@ class Tensor:
             raise ShapeError(f"cannot broadcast a tensor of shape {self.shape} to {shape}")
         if shape == self.shape:
             return self
-        return apply_unary(ops.BroadcastTo, self, (shape,))
+        return apply(ops.BroadcastTo, (self,), (shape,))
 
     expand = broadcast_to
 
     def __getitem__(self, index) -> Tensor:
         index = _index_value(index)
-        return apply_unary(ops.GetItem, self, (index,))
+        return apply(ops.GetItem, (self,), (index,))
+
+    # ---- selection (composed in `selection`) --------------------------------------------------
+
+    def gather(self, dim: int, index) -> Tensor:
+        """The elements along `dim` at `index`, as `torch.gather` (see `selection.gather`)."""
+        from .selection import gather
+
+        return gather(self, dim, index)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+        """(values, indices) of the k largest elements along `dim` (see `selection.topk`)."""
+        from .selection import topk
+
+        return topk(self, k, dim, largest, sorted)
+
+    def masked_fill(self, mask, value) -> Tensor:
+        """This tensor with `value` where the bool `mask` holds (see `selection.masked_fill`)."""
+        from .selection import masked_fill
+
+        return masked_fill(self, mask, value)
+
+    # ---- new tensors like this one ------------------------------------------------------------
+
+    def new_tensor(self, data, *, dtype=None, requires_grad: bool = False) -> Tensor:
+        """A new leaf holding a copy of `data`, in this tensor's dtype unless `dtype` is given."""
+        return Tensor(data, requires_grad, self._data.dtype if dtype is None else dtype)
+
+    def new_full(self, size, fill_value, *, dtype=None, requires_grad: bool = False) -> Tensor:
+        """A new leaf of shape `size` filled with `fill_value`, in this tensor's dtype."""
+        dtype = self._data.dtype if dtype is None else np.dtype(dtype)
+        shape = _shape_args(size if isinstance(size, tuple) else (size,))
+        values = np.full(shape, fill_value, dtype=dtype)
+        return Tensor(values, requires_grad)
+
+    def new_zeros(self, *size, dtype=None, requires_grad: bool = False) -> Tensor:
+        """A new leaf of zeros of shape `size` (varargs or one tuple), in this tensor's dtype."""
+        return self.new_full(size, 0, dtype=dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad: bool = False) -> Tensor:
+        """A new leaf of ones of shape `size` (varargs or one tuple), in this tensor's dtype."""
+        return self.new_full(size, 1, dtype=dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, requires_grad: bool = False) -> Tensor:
+        """A new leaf of shape `size` whose values are unspecified, as PyTorch's; minigrad gives
+        zeros, so a run stays reproducible."""
+        return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
 
 class _HookHandle:
@@ -1110,10 +1116,47 @@ class _HookHandle:
 
 
 class ValuesIndices(NamedTuple):
-    """What `max(dim=...)` and `min(dim=...)` return, as PyTorch's `torch.return_types.max`."""
+    """What `max(dim=...)`, `min(dim=...)` and `topk` return, as PyTorch's
+    `torch.return_types.max`: `values, indices = x.max(dim=1)`."""
 
     values: Tensor
     indices: Tensor
+
+
+# Device names `to` recognises, to answer "cpu" with nothing to do and the others with an error.
+_DEVICES = ("cpu", "cuda", "mps", "xpu", "meta")
+
+
+class Size(int):
+    """`Tensor.size`: the number of elements, an int as NumPy's `size`, that answers a call as
+    PyTorch's `size()` does: `t.size()` is the shape and `t.size(dim)` the length of one axis.
+
+    NumPy takes an int subclass for an int64 array, not for a Python int, so `array / t.size`
+    of a float32 array gives float64; Tensor arithmetic treats it as a Python int (float32 stays
+    float32), and `t.numel()` or `int(t.size)` is a plain int for NumPy code.
+    """
+
+    shape: tuple
+
+    def __new__(cls, count: int, shape: tuple) -> Size:
+        size = super().__new__(cls, count)
+        size.shape = shape
+        return size
+
+    def __reduce__(self):
+        """Copied or pickled, it is the plain int it counts."""
+        return (int, (int(self),))
+
+    def __call__(self, dim: int | None = None):
+        if dim is None:
+            return self.shape
+        if not _is_integer(dim):
+            raise TypeError(f"size(dim) takes an int, got {type(dim).__name__} {dim!r}")
+        if not -len(self.shape) <= dim < len(self.shape):
+            raise IndexError(
+                f"dimension {dim} is out of range for a tensor with {len(self.shape)} dimensions"
+            )
+        return self.shape[dim]
 
 
 def _one_of(name, value, alias: str, alias_value, default):
@@ -1294,7 +1337,3 @@ def _resolve_shape(shape: tuple, current: tuple) -> tuple:
     if not fits or prod(shape) != size:
         raise ShapeError(f"cannot reshape a tensor of shape {current} into shape {shape}")
     return shape
-
-
-TENSOR_TYPES.add(Tensor)
-_FREE_BUFFER_REFERENCES = _references_of_a_slot_and_a_local()

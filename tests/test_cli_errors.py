@@ -155,6 +155,43 @@ def test_ctrl_c_during_trace_is_one_line_and_status_130():
     assert err == "minigrad trace: interrupted\n"
 
 
+# The console script's module, run with SIGINT raised from inside `import minigrad` (as NumPy
+# loads), so the interrupt lands in the import every time rather than when a timer happens to.
+INTERRUPTED_IMPORT = """
+import builtins, os, signal, sys
+import minigrad_console
+real_import = builtins.__import__
+def interrupting_import(name, *args, **kwargs):
+    if name == "numpy":
+        os.kill(os.getpid(), signal.SIGINT)
+    return real_import(name, *args, **kwargs)
+builtins.__import__ = interrupting_import
+sys.argv = ["minigrad", "trace"]
+sys.exit(minigrad_console.main())
+"""
+
+
+def test_ctrl_c_during_import_minigrad_is_one_line_and_status_130():
+    result = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_IMPORT],
+        capture_output=True,
+        text=True,
+        preexec_fn=default_sigint,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    assert result.returncode == 130, result.stderr
+    assert result.stderr == "minigrad: interrupted\n" and result.stdout == ""
+
+
+def test_the_console_script_is_the_entry_that_catches_an_interrupted_import():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    with open(ROOT / "pyproject.toml", "rb") as handle:
+        metadata = tomllib.load(handle)
+    assert metadata["project"]["scripts"] == {"minigrad": "minigrad_console:main"}
+    assert "minigrad_console" in metadata["tool"]["setuptools"]["py-modules"]
+
+
 # ---- a diverging run ---------------------------------------------------------------------------
 
 DIVERGING = ["--optimizer", "sgd", "--lr", "1e6", "--schedule", "none", "--epochs", "3"]
@@ -286,3 +323,10 @@ def test_the_help_lists_the_exit_statuses():
     text = minigrad("--help").stdout
     for status in ("0 done", "1 failed", "2 bad input", "130 interrupted", "141 the reader"):
         assert status in text, status
+
+
+def test_the_help_points_python_users_to_the_pytorch_page_and_load_run():
+    text = " ".join(minigrad("--help").stdout.split())
+    assert "follows PyTorch's (every difference is listed in docs/pytorch.md)" in text
+    assert "mg.load_run(DIR)" in text
+    assert (Path(__file__).resolve().parent.parent / "docs" / "pytorch.md").exists()

@@ -6,8 +6,10 @@ Blocks of one page run in order in one namespace, in a temporary working folder,
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
+import textwrap
 import sys
 from pathlib import Path
 
@@ -78,6 +80,32 @@ def test_cost_table_is_read_from_the_op_table():
         "the cost table in docs/trace.md differs from the ops' own costs; regenerate it with "
         "`python tools/gen_cost_table.py`"
     )
+
+
+def _text_blocks(page: str) -> list[str]:
+    text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+    return [textwrap.dedent(block) for block in re.findall(r"```text\n(.*?)\n *```", text, re.S)]
+
+
+def test_the_architecture_page_shows_the_walk_and_an_op_as_they_are():
+    from minigrad import autograd, ops
+
+    walk, sin = _text_blocks("architecture.md")[:2]
+    source = textwrap.dedent(inspect.getsource(autograd._propagate))
+    assert textwrap.indent(walk, "    ") in source, "docs/architecture.md: the walk has changed"
+    assert sin.strip() == inspect.getsource(ops.Sin).strip(), "docs/architecture.md: Sin changed"
+
+
+def test_the_architecture_page_counts_the_core_files_lines():
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for path, stated in re.findall(r"^\| `minigrad/([\w/.]+)` \| .* \| (\d+) \|$", text, re.M):
+        files = (
+            sorted((ROOT / "minigrad" / path).glob("*.py"))
+            if path.endswith("/")
+            else [ROOT / "minigrad" / path]
+        )
+        lines = sum(len(f.read_text(encoding="utf-8").splitlines()) for f in files)
+        assert abs(lines - int(stated)) <= 0.1 * lines, f"{path} has {lines} lines, not {stated}"
 
 
 def test_index_links_every_page():

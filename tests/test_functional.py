@@ -165,7 +165,9 @@ def test_binary_cross_entropy_values_and_gradient():
 
 def test_binary_cross_entropy_clamps_the_log_at_minus_100():
     with np.errstate(divide="ignore"):
-        loss = F.binary_cross_entropy(f64([0.0, 1.0, 0.0]), np.array([1.0, 0.0, 0.0]), "none")
+        loss = F.binary_cross_entropy(
+            f64([0.0, 1.0, 0.0]), np.array([1.0, 0.0, 0.0]), reduction="none"
+        )
     np.testing.assert_array_equal(loss.data, [100.0, 100.0, 0.0])
 
 
@@ -226,8 +228,8 @@ def test_binary_cross_entropy_gradgradcheck_over_both_inputs(reduction):
     rng = np.random.default_rng(3)
     p = f64(rng.uniform(0.05, 0.95, (2, 3)))
     y = f64(rng.uniform(0.0, 1.0, (2, 3)))
-    assert mg.gradcheck(lambda a, b: F.binary_cross_entropy(a, b, reduction), (p, y))
-    assert mg.gradgradcheck(lambda a, b: F.binary_cross_entropy(a, b, reduction), (p, y))
+    assert mg.gradcheck(lambda a, b: F.binary_cross_entropy(a, b, reduction=reduction), (p, y))
+    assert mg.gradgradcheck(lambda a, b: F.binary_cross_entropy(a, b, reduction=reduction), (p, y))
 
 
 @pytest.mark.parametrize("role", ["input", "target"])
@@ -284,8 +286,8 @@ def test_cross_entropy_value_and_gradient():
 def test_cross_entropy_equals_nll_of_log_softmax(reduction, seeded):
     logits = mg.randn(5, 4, dtype=np.float64, requires_grad=True)
     labels = np.array([3, 0, 1, 1, 2])
-    fused = F.cross_entropy(logits, labels, reduction)
-    composed = F.nll_loss(logits.log_softmax(axis=1), labels, reduction)
+    fused = F.cross_entropy(logits, labels, reduction=reduction)
+    composed = F.nll_loss(logits.log_softmax(axis=1), labels, reduction=reduction)
     np.testing.assert_allclose(fused.data, composed.data, rtol=1e-12)
     fused.sum().backward()
     fused_grad = logits.grad
@@ -320,7 +322,8 @@ def test_cross_entropy_backward_from_the_kept_softmax_equals_recomputing_it(redu
     twice = ops.SoftmaxCrossEntropy.vjp(upstream, None, (logits, labels), needs, reduction, kept)
     np.testing.assert_allclose(twice[0], again[0], rtol=1e-12, atol=1e-15)
     assert mg.gradcheck(
-        lambda x: F.cross_entropy(x, labels, reduction), [mg.tensor(logits, requires_grad=True)]
+        lambda x: F.cross_entropy(x, labels, reduction=reduction),
+        [mg.tensor(logits, requires_grad=True)],
     )
 
 

@@ -633,21 +633,70 @@ def test_loss_bad_inputs():
 # ---- state dicts, save and load ------------------------------------------------------------------
 
 
+class ToFloat64(nn.Module):
+    """Casts its input to float64: a float32 layer feeding a float64 one needs it, as in PyTorch."""
+
+    def forward(self, x):
+        return x.double()
+
+
+def mixed_precision_model() -> nn.Sequential:
+    return nn.Sequential(nn.Linear(4, 8), nn.Tanh(), ToFloat64(), nn.Linear(8, 2, dtype=np.float64))
+
+
 def test_state_dict_round_trip_through_a_file(tmp_path):
     mg.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2, dtype=np.float64))
+    model = mixed_precision_model()
     x = mg.randn(3, 4)
     state = model.state_dict()
-    assert list(state) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert list(state) == ["0.weight", "0.bias", "3.weight", "3.bias"]
     assert state["0.weight"] is not model[0].weight.data  # a copy, not a view
     mg.save(state, tmp_path / "model.npz")
     mg.manual_seed(1)
-    other = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2, dtype=np.float64))
+    other = mixed_precision_model()
     assert not np.array_equal(model(x).data, other(x).data)
     loaded = mg.load(tmp_path / "model.npz")
-    assert list(loaded) == list(state) and loaded["2.bias"].dtype == np.float64
+    assert list(loaded) == list(state) and loaded["3.bias"].dtype == np.float64
+    assert loaded["0.weight"].dtype == np.float32
     assert other.load_state_dict(loaded) == ([], [])
     np.testing.assert_array_equal(model(x).data, other(x).data)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_refuses_an_input_of_another_dtype_in_pytorchs_words(bias):
+    layer = nn.Linear(3, 2, bias=bias)  # float32
+    message = (
+        r"mat1 and mat2 must have the same dtype, but got Double and Float \(input and weight "
+        r"are float64 and float32\)"
+    )
+    with pytest.raises(TypeError, match=message):
+        layer(mg.zeros(4, 3, dtype=np.float64))
+    with pytest.raises(TypeError, match=message):
+        F.linear(mg.zeros(3, dtype=np.float64), layer.weight, layer.bias)
+    with pytest.raises(TypeError, match="but got Long and Float"):
+        layer(mg.tensor([[1, 2, 3]]))
+
+
+def test_linear_refuses_a_bias_of_another_dtype():
+    weight, bias = mg.zeros(3, 2), mg.zeros(2, dtype=np.float64)
+    with pytest.raises(TypeError, match="but got Float and Double .weight and bias"):
+        F.linear(mg.zeros(1, 3), weight, bias)
+
+
+def test_module_to_casts_its_parameters_in_place_for_the_optimizer():
+    model = nn.Sequential(nn.Linear(3, 2))
+    weight = model[0].weight
+    sgd = mg.optim.SGD(model.parameters(), lr=0.1)
+    model(mg.ones(1, 3)).sum().backward()
+    assert model.double() is model and model[0].weight is weight
+    assert weight.dtype == weight.grad.dtype == np.float64 and model[0].bias.dtype == np.float64
+    before = weight.data.copy()
+    sgd.step()
+    np.testing.assert_allclose(weight.data, before - 0.1)  # d sum / dW = x = 1 everywhere
+    out = model(mg.ones(1, 3, dtype=np.float64))
+    assert out.dtype == np.float64 and model.float()[0].weight.dtype == np.float32
+    with pytest.raises(TypeError, match="floating point; got dtype int64"):
+        model.to(np.int64)
 
 
 def test_load_state_dict_accepts_tensors_and_casts_to_the_parameter_dtype():

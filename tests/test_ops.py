@@ -388,7 +388,117 @@ ZERO_D = [
     OpCase("transpose_0d", lambda x: x.transpose(0, 0) * x, lambda x: x * x, ((),)),
 ]
 
-OPS = UNARY + BINARY + MATMUL + SHAPE_OPS + REDUCTION_ROWS + FUSED_AND_LOSSES + ZERO_D
+
+def pair(value) -> tuple:
+    return tuple(value) if isinstance(value, tuple) else (value, value)
+
+
+def conv2d_reference(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """The convolution by its definition: a loop over output channels and pixels."""
+    (sh, sw), (ph, pw), (dh, dw) = pair(stride), pair(padding), pair(dilation)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    out_channels, per_group, kh, kw = w.shape
+    rows = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    cols = (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((x.shape[0], out_channels, rows, cols))
+    for o in range(out_channels):
+        first = o // (out_channels // groups) * per_group
+        for r in range(rows):
+            for q in range(cols):
+                patch = xp[
+                    :,
+                    first : first + per_group,
+                    r * sh : r * sh + dh * (kh - 1) + 1 : dh,
+                    q * sw : q * sw + dw * (kw - 1) + 1 : dw,
+                ]
+                out[:, o, r, q] = (patch * w[o]).sum(axis=(1, 2, 3))
+    return out if b is None else out + b[None, :, None, None]
+
+
+def conv1d_reference(x, w, b=None, stride=1, padding=0, dilation=1):
+    image = conv2d_reference(x[:, :, None], w[:, :, None], b, (1, stride), (0, padding), dilation)
+    return image[:, :, 0]
+
+
+def pool_reference(x, kernel, stride=None, padding=0, reduce=np.max, fill=-np.inf):
+    """Pooling by its definition: `reduce` over each window of x padded with `fill`."""
+    (kh, kw) = pair(kernel)
+    (sh, sw), (ph, pw) = pair(kernel if stride is None else stride), pair(padding)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    rows, cols = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+    out = np.zeros(x.shape[:2] + (rows, cols))
+    for r in range(rows):
+        for q in range(cols):
+            window = xp[:, :, r * sh : r * sh + kh, q * sw : q * sw + kw]
+            out[:, :, r, q] = reduce(window, axis=(2, 3))
+    return out
+
+
+DISTINCT = {"min_gap": 0.05}  # no two elements of a pooling window tie
+
+CONV_AND_POOL = [
+    OpCase("conv2d", F.conv2d, conv2d_reference, ((2, 3, 5, 5), (4, 3, 3, 3), (4,))),
+    OpCase(
+        "conv2d_stride_padding",
+        lambda x, w: F.conv2d(x, w, stride=2, padding=1),
+        lambda x, w: conv2d_reference(x, w, stride=2, padding=1),
+        ((1, 2, 6, 5), (3, 2, 3, 3)),
+    ),
+    OpCase(
+        "conv2d_dilation",
+        lambda x, w: F.conv2d(x, w, stride=(1, 2), padding=(1, 0), dilation=(2, 1)),
+        lambda x, w: conv2d_reference(x, w, stride=(1, 2), padding=(1, 0), dilation=(2, 1)),
+        ((2, 2, 6, 5), (2, 2, 2, 2)),
+    ),
+    OpCase(
+        "conv2d_groups",
+        lambda x, w, b: F.conv2d(x, w, b, padding=(0, 1), groups=2),
+        lambda x, w, b: conv2d_reference(x, w, b, padding=(0, 1), groups=2),
+        ((2, 4, 4, 4), (6, 2, 2, 3), (6,)),
+    ),
+    OpCase(
+        "conv2d_depthwise",
+        lambda x, w: F.conv2d(x, w, groups=3),
+        lambda x, w: conv2d_reference(x, w, groups=3),
+        ((1, 3, 4, 4), (3, 1, 2, 2)),
+    ),
+    OpCase(
+        "conv1d",
+        lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2),
+        lambda x, w, b: conv1d_reference(x, w, b, stride=2, padding=1, dilation=2),
+        ((2, 3, 8), (2, 3, 3), (2,)),
+    ),
+    OpCase(
+        "max_pool2d",
+        lambda x: F.max_pool2d(x, 2),
+        lambda x: pool_reference(x, 2),
+        ((2, 2, 4, 5),),
+        DISTINCT,
+    ),
+    OpCase(
+        "max_pool2d_overlapping_padded",
+        lambda x: F.max_pool2d(x, 3, stride=1, padding=1),
+        lambda x: pool_reference(x, 3, stride=1, padding=1),
+        ((1, 2, 4, 4),),
+        DISTINCT,
+    ),
+    OpCase(
+        "avg_pool2d",
+        lambda x: F.avg_pool2d(x, 2),
+        lambda x: pool_reference(x, 2, reduce=np.mean, fill=0.0),
+        ((2, 2, 4, 5),),
+    ),
+    OpCase(
+        "avg_pool2d_stride_padding",
+        lambda x: F.avg_pool2d(x, (3, 2), stride=(2, 1), padding=1),
+        lambda x: pool_reference(x, (3, 2), (2, 1), 1, reduce=np.mean, fill=0.0),
+        ((1, 2, 5, 4),),
+    ),
+]
+
+OPS = (
+    UNARY + BINARY + MATMUL + SHAPE_OPS + REDUCTION_ROWS + FUSED_AND_LOSSES + ZERO_D + CONV_AND_POOL
+)
 
 
 def ids(cases):

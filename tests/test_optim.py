@@ -542,6 +542,71 @@ def test_scheduler_before_optimizer_warns_and_the_right_order_does_not():
         scheduler.step()
 
 
+def chained_rates(makers, steps=10, lr=1.0):
+    """The rate of each update with the schedules `makers` made, in order, on one optimizer."""
+    optimizer = optim.SGD([mg.Tensor([0.0], requires_grad=True)], lr=lr)
+    schedules = [make(optimizer) for make in makers]
+    rates = []
+    for _ in range(steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        for schedule in schedules:
+            schedule.step()
+    return rates
+
+
+CHAINS = {
+    "StepLR then ExponentialLR": (
+        [
+            lambda o: lr_scheduler.StepLR(o, step_size=3, gamma=0.5),
+            lambda o: lr_scheduler.ExponentialLR(o, gamma=0.9),
+        ],
+        lambda t: 0.5 ** (t // 3) * 0.9**t,
+    ),
+    "LinearLR warm-up then CosineAnnealingLR": (
+        [
+            lambda o: lr_scheduler.LinearLR(o, start_factor=0.25, total_iters=4),
+            lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=8),
+        ],
+        lambda t: (0.25 + 0.75 * min(t, 4) / 4) * (1 + math.cos(math.pi * t / 8)) / 2,
+    ),
+}
+
+
+@pytest.mark.parametrize("makers, formula", CHAINS.values(), ids=list(CHAINS))
+def test_two_schedules_on_one_optimizer_multiply_their_factors(makers, formula):
+    expected = [2.0 * formula(t) for t in range(10)]
+    np.testing.assert_allclose(chained_rates(makers, lr=2.0), expected, rtol=1e-13)
+    np.testing.assert_allclose(chained_rates(makers[::-1], lr=2.0), expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("make, formula", SCHEDULES.values(), ids=list(SCHEDULES))
+def test_a_lone_schedule_sets_its_closed_form_exactly(make, formula):
+    assert chained_rates([make], steps=12) == [make_closed_form(make, t) for t in range(12)]
+
+
+def make_closed_form(make, t: int) -> float:
+    """lr_t of the schedule `make` makes, from its closed form (its `_lr`) alone."""
+    schedule = make(optim.SGD([mg.Tensor([0.0], requires_grad=True)], lr=1.0))
+    return float(schedule._lr(0, 1.0, t))
+
+
+def test_a_lone_schedule_stays_exact_through_a_rate_of_zero():
+    rates = chained_rates([lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=2)], steps=7)
+    np.testing.assert_allclose(rates, [1.0, 0.5, 0.0, 0.5, 1.0, 0.5, 0.0], atol=1e-15)
+
+
+def test_a_rate_set_by_hand_is_scaled_by_the_schedule_as_in_pytorch():
+    optimizer = optim.SGD([mg.Tensor([0.0], requires_grad=True)], lr=1.0)
+    schedule = lr_scheduler.ExponentialLR(optimizer, gamma=0.5)
+    optimizer.step()
+    schedule.step()
+    optimizer.param_groups[0]["lr"] = 0.1
+    optimizer.step()
+    schedule.step()
+    assert schedule.get_last_lr() == [pytest.approx(0.05, rel=1e-15)]
+
+
 def test_scheduler_state_round_trip():
     optimizer = optim.SGD([mg.Tensor([0.0], requires_grad=True)], lr=1.0)
     scheduler = lr_scheduler.ExponentialLR(optimizer, gamma=0.5)

@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = (
     ("minigrad", "Tensors, factories, autograd"),
     ("minigrad.functional", "Functional ops and losses"),
+    ("minigrad.class_losses", "Classification losses"),
+    ("minigrad.selection", "Selection: gather, topk, masked_fill, clamp"),
     ("minigrad.nn", "Modules and layers"),
     ("minigrad.nn.init", "Initialization"),
     ("minigrad.nn.functional", "nn.functional"),

@@ -96,6 +96,7 @@ class OutputFolder:
         self.staging = create_staging(self.target)
 
     def path(self, name: str) -> Path:
+        """Where to write the file `name` now: in the staging folder, moved in place at the end."""
         return self.staging / name
 
     def commit(self, replaces: tuple[str, ...] = ()) -> Path:
@@ -116,6 +117,7 @@ class OutputFolder:
         return self.target
 
     def discard(self) -> None:
+        """Drop everything written so far (a failed or interrupted run leaves nothing behind)."""
         shutil.rmtree(self.staging, ignore_errors=True)
 
     def __enter__(self) -> OutputFolder:

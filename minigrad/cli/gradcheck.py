@@ -17,6 +17,7 @@ from ..tensor import Tensor, apply
 
 
 def add_parser(subparsers) -> None:
+    """Add the `gradcheck` command and its options to the command line."""
     parser = subparsers.add_parser(
         "gradcheck",
         help="check every primitive op's gradient against finite differences",
@@ -116,6 +117,7 @@ def _numeric_row(fn, inputs: list, tensor: Tensor, k: int, eps: float) -> np.nda
 
 
 def run(args: argparse.Namespace) -> int:
+    """Check every primitive on its samples, print the table; 0 if all agree, else 1."""
     failed = []
     print(f"{'op':<22}{'inputs':<26}{'max abs error':>15}  result")
     for op in primitives():

@@ -93,6 +93,7 @@ def predict(model: nn.Module, features: np.ndarray, batch_size: int = 1024) -> n
 
 
 def accuracy(model: nn.Module, features: np.ndarray, labels: np.ndarray) -> float:
+    """The fraction of `features` whose predicted class is their label."""
     return float(np.mean(predict(model, features) == labels))
 
 

@@ -44,6 +44,7 @@ def check_sizes(d: int, L: int, N: int) -> None:
 
 
 def add_parser(subparsers) -> None:
+    """Add the `trace` command and its options to the command line."""
     parser = subparsers.add_parser(
         "trace",
         help="trace the cost of backward for an MLP and compare it with N L d^2",
@@ -85,6 +86,7 @@ def traced_step(d: int, L: int, N: int, activation: str) -> trace.Tracer:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Trace one training step of the lectures' network, print its costs; the exit status."""
     if args.explain is not None and not 0 <= args.explain < args.d:
         raise UsageError(f"--explain {args.explain}: the layer has neurons 0 to {args.d - 1}")
     d, L, N = args.d, args.L, args.N

@@ -171,12 +171,14 @@ class ModuleList(Module):
         self.extend(modules)
 
     def append(self, module: Module) -> ModuleList:
+        """Add `module` at the end (named by its index, as in PyTorch) and return the list."""
         if not isinstance(module, Module):
             raise TypeError(f"ModuleList holds Modules, got {type(module).__name__}")
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Append each of `modules` in turn and return the list."""
         for module in modules:
             self.append(module)
         return self

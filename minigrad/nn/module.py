@@ -104,6 +104,8 @@ class Module:
         return self.forward(*args, **kwargs)
 
     def forward(self, *args, **kwargs):
+        """The module's computation on its inputs; calling the module (`m(x)`) runs it.
+        Every layer defines its own."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")  # abstract
 
     def add_module(self, name: str, module: Module | None) -> None:
@@ -115,10 +117,12 @@ class Module:
     # ---- traversal ------------------------------------------------------------------------------
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) for each direct submodule, in the order they were set."""
         for name in self._module_names:
             yield name, self.__dict__[name]
 
     def children(self) -> Iterator[Module]:
+        """Each direct submodule, in the order they were set."""
         for _, module in self.named_children():
             yield module
 
@@ -134,6 +138,7 @@ class Module:
             stack.extend(reversed(below))
 
     def modules(self) -> Iterator[Module]:
+        """This module and every submodule below it, depth first."""
         for _, module in self.named_modules():
             yield module
 
@@ -149,6 +154,7 @@ class Module:
                     yield (f"{prefix}.{name}" if prefix else name), parameter
 
     def parameters(self) -> Iterator[Parameter]:
+        """Every parameter of this module and its submodules (each once), for an optimizer."""
         for _, parameter in self.named_parameters():
             yield parameter
 
@@ -176,6 +182,29 @@ class Module:
     def eval(self) -> Module:
         """Evaluation mode: `train(False)`."""
         return self.train(False)
+
+    def to(self, dtype) -> Module:
+        """Cast every parameter to the floating `dtype`, in place, and return self (PyTorch's
+        `module.to(dtype)`). A parameter keeps its identity, so an optimizer built on it still
+        updates it; a gradient is cast with it."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"a module's parameters are floating point; got dtype {dtype}")
+        for parameter in self.parameters():
+            if parameter.dtype != dtype:
+                grad = parameter.grad
+                parameter.grad = None
+                parameter.data = parameter.data.astype(dtype)
+                parameter.grad = None if grad is None else grad.astype(dtype)
+        return self
+
+    def double(self) -> Module:
+        """Cast every parameter to float64 (`to(float64)`)."""
+        return self.to(np.float64)
+
+    def float(self) -> Module:
+        """Cast every parameter to float32 (`to(float32)`)."""
+        return self.to(np.float32)
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to None (the next backward writes it afresh)."""
@@ -224,6 +253,7 @@ class Module:
     # ---- display -------------------------------------------------------------------------------
 
     def extra_repr(self) -> str:
+        """The module's own settings, shown inside its repr's parentheses (`Linear(in=3, ...)`)."""
         return ""
 
     def __repr__(self) -> str:

@@ -8,8 +8,9 @@ classes, so adding an op means adding its class to the file of its kind here and
 tests/test_ops.py (the NumPy reference it is tested against).
 
 The files, by kind: `elementwise` (one input, or broadcasting two or three), `linalg` (matrix
-products), `reductions`, `softmax`, `losses` (the fused ones), `shape` (moving elements only);
-`base` holds what they share.
+products), `reductions`, `softmax`, `losses` (the fused ones), `shape` (moving elements only),
+`conv` (2-D convolution and its two gradient products), `pool` (max and average pooling);
+`base` holds what they share, `windows` the sliding-window view conv and pool read through.
 """
 
 from .base import (
@@ -26,6 +27,7 @@ from .base import (
     size,
     values,
 )
+from .conv import Conv2d, Conv2dInputGrad, Conv2dWeightGrad
 from .elementwise import (
     Abs,
     Add,
@@ -53,6 +55,7 @@ from .elementwise import (
 )
 from .linalg import Linear, MatMul
 from .losses import BinaryCrossEntropy, KeptSoftmax, SoftmaxCrossEntropy
+from .pool import AvgPool2d, AvgPool2dGrad, MaxPool2d
 from .reductions import LogSumExp, Max, Mean, Min, Sum, keepdims_shape, reduced_count
 from .shape import BroadcastTo, Concatenate, GetItem, IndexAdd, Reshape, Transpose
 from .softmax import LogSoftmax, Softmax
@@ -65,4 +68,5 @@ __all__ = [
     "Sub", "Tanh", "Where", "Linear", "MatMul", "BinaryCrossEntropy", "KeptSoftmax",
     "SoftmaxCrossEntropy", "LogSumExp", "Max", "Mean", "Min", "Sum", "BroadcastTo",
     "Concatenate", "GetItem", "IndexAdd", "Reshape", "Transpose", "LogSoftmax", "Softmax",
+    "Conv2d", "Conv2dInputGrad", "Conv2dWeightGrad", "AvgPool2d", "AvgPool2dGrad", "MaxPool2d",
 ]  # fmt: skip

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import prod
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -46,6 +47,17 @@ class Sample(NamedTuple):
     params: tuple = ()
 
 
+def _forward(*arrays_and_params):
+    """The output ndarray, from the input arrays followed by the op's params."""
+    raise NotImplementedError
+
+
+def _vjp(g, out, inputs, needs, *params) -> tuple:
+    """dL/d input for each input, given g = dL/d out (None where `needs[i]` is False); the op's
+    class says what `out` and `inputs` hold, and its docstring gives the derivative."""
+    raise NotImplementedError
+
+
 PRIMITIVES: list[type[Op]] = []
 """Every primitive of the op table, in definition order (filled as the classes are defined)."""
 
@@ -70,17 +82,13 @@ class Op:
     name = "Op"
     saves_inputs = True
     saves_output = False
-    # Optional `forward_into(x) -> x`: the forward of a one-input elementwise op written into its
-    # float input's own buffer, for the in-place methods (`x.relu_()`), which call it only when
-    # nothing else can see that buffer. Only ops whose VJP does not read their input have one.
-    forward_into: Any = None
     # Per input position: whether, when that input is the op's only constant, the VJP reads
     # nothing but it. Then the node keeps the constant, not the tensor's array: `x * 0.5` keeps
     # 0.5 and lets x's buffer go, as PyTorch saves only what the wanted gradient reads.
     constant_suffices = (False, False)
 
-    forward: Any
-    vjp: Any
+    forward: Callable[..., Any] = staticmethod(_forward)
+    vjp: Callable[..., Any] = staticmethod(_vjp)
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -119,10 +119,6 @@ class Tanh(Elementwise):
     forward = staticmethod(np.tanh)
 
     @staticmethod
-    def forward_into(x):
-        return np.tanh(x, out=x)
-
-    @staticmethod
     def vjp(g, out, inputs, needs):
         return (g * (1 - out * out),)
 
@@ -161,10 +157,6 @@ class Relu(Elementwise):
     @staticmethod
     def forward(x):
         return np.maximum(x, 0)
-
-    @staticmethod
-    def forward_into(x):
-        return np.maximum(x, 0, out=x)
 
     @staticmethod
     def vjp(g, out, inputs, needs):

@@ -1,9 +1,11 @@
 """Learning-rate schedules: the rate as a function of the step count t.
 
-Each scheduler computes lr_t from the group's initial rate alpha_0 in closed form and writes it
-into the optimizer's param groups on `step()`. Call `optimizer.step()` first and
-`scheduler.step()` after it, once per epoch (or per update, as you choose); the other order
-skips the first rate and warns, as in PyTorch.
+Each scheduler defines lr_t from the group's initial rate alpha_0 in closed form and, on
+`step()`, multiplies the group's current rate by its own factor lr_t / lr_(t-1), as PyTorch's
+chainable schedulers do. Alone, a scheduler so sets exactly lr_t; two on one optimizer compose,
+each scaling what the other set (StepLR and ExponentialLR together give alpha_0 times both
+factors). Call `optimizer.step()` first and `scheduler.step()` after it, once per epoch (or per
+update, as you choose); the other order skips the first rate and warns, as in PyTorch.
 
 The lectures' three decays (lecture 003_3976390fb7f3ce43.txt, slide "Decay and momentum") with
 decay parameter rho:
@@ -30,10 +32,15 @@ from .optimizer import Optimizer
 class LRScheduler:
     """Base class: subclasses define `lr_at(alpha_0, t)`, the rate of step t from the initial rate.
 
-    Rates are closed-form functions of t and each group's `initial_lr`, as PyTorch's
-    `_get_closed_form_lr`: a rate written into a group by hand is replaced at the next `step()`.
-    `last_epoch` is t, the number of `step()` calls so far (-1 before the first, which the
-    constructor makes).
+    `step()` sets each group's rate to lr_t times the group's current rate over lr_(t-1), the
+    rate this schedule alone had given it (alpha_0 before the first step). That ratio is 1.0,
+    exactly, when nothing else changed the rate, so a lone schedule follows its closed form; it
+    carries the factors of another schedule on the same optimizer, or of a rate set by hand, so
+    schedules chain as PyTorch's do. Where this schedule's own previous rate was 0 the ratio is
+    0 / 0: it carries the factor of its last step instead, so alone it stays exact, but what a
+    chained schedule changed while this one stood at 0 is lost (in PyTorch too, where 0 times
+    any factor stays 0). `last_epoch` is t, the number of `step()` calls so far (-1 before the
+    first, which the constructor makes).
     """
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
@@ -54,12 +61,20 @@ class LRScheduler:
         self.optimizer = optimizer
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        # Per group: the rate this schedule alone gives at last_epoch, and the factor by which
+        # the group's rate last differed from it (other schedules, or a rate set by hand).
+        self._own_lrs = [
+            alpha_0 if last_epoch < 0 else self._lr(i, alpha_0, last_epoch)
+            for i, alpha_0 in enumerate(self.base_lrs)
+        ]
+        self._factors = [1.0] * len(self.base_lrs)
         self._warned = False
         self._initial_step_done = False
         self.step()
         self._initial_step_done = True
 
     def lr_at(self, alpha_0: float, t: int) -> float:
+        """The schedule's closed form: the learning rate at step t from the initial alpha_0."""
         raise TypeError(f"{type(self).__name__} must define lr_at(alpha_0, t)")
 
     def step(self) -> None:
@@ -74,7 +89,11 @@ class LRScheduler:
             )
         self.last_epoch += 1
         for i, (group, alpha_0) in enumerate(zip(self.optimizer.param_groups, self.base_lrs)):
-            group["lr"] = float(self._lr(i, alpha_0, self.last_epoch))
+            own = float(self._lr(i, alpha_0, self.last_epoch))
+            if self._own_lrs[i] != 0:
+                self._factors[i] = group["lr"] / self._own_lrs[i]
+            group["lr"] = own * self._factors[i]
+            self._own_lrs[i] = own
 
     def _lr(self, group_index: int, alpha_0: float, t: int) -> float:
         return self.lr_at(alpha_0, t)

@@ -28,12 +28,14 @@ class ComplexityReport:
     notes: list = field(default_factory=list)
 
     def row(self, d: int, L: int, N: int) -> dict:
+        """The measured row for width d, depth L and batch N."""
         for row in self.rows:
             if (row["d"], row["L"], row["N"]) == (d, L, N):
                 return row
         raise KeyError(f"no measurement for d={d}, L={L}, N={N}")
 
     def table(self) -> str:
+        """Every row as a text table: measured flops beside the lecture's N L d^2."""
         header = (
             f"{'d':>6} {'L':>4} {'N':>6} {'forward flops':>15} {'backward flops':>15} "
             f"{'bwd matmul':>14} {'N L d^2':>12} {'bwd / NLd^2':>12}"

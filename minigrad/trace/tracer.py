@@ -33,6 +33,7 @@ class OpRecord:
 
     @property
     def flops(self) -> int | None:
+        """All flops of the op (matrix products and the rest), None when its cost is unknown."""
         if self.matmul_flops is None or self.other_flops is None:
             return None
         return self.matmul_flops + self.other_flops
@@ -130,12 +131,14 @@ class Tracer:
         autograd.remove_watcher(self)
 
     def on_forward(self, op, arrays, params, out, node) -> None:
+        """Record one op's forward: its shapes, flops and bytes (the watcher interface)."""
         shapes = [None if a is None else np.shape(a) for a in arrays]
         cost = op_cost(op, "forward", shapes, out.shape, params)
         moved = sum(_nbytes(a) for a in arrays) + out.nbytes
         self._record("forward", op, shapes, out.shape, cost, moved, node)
 
     def on_backward(self, node: Node, grad, input_grads) -> None:
+        """Record one node's backward step: its VJP's flops and bytes (the watcher interface)."""
         shapes = node_input_shapes(node)
         cost = op_cost(node.op, "backward", shapes, node.shape, node.params, node.needs)
         kept = node.saved if node.saved is not None else ()

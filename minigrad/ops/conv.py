@@ -1,0 +1,217 @@
+"""2-D convolution (cross-correlation, as PyTorch's) on NCHW arrays, by im2col and one matmul,
+and the two products its VJP is made of, each a primitive whose own VJP is built from the three.
+
+Shapes: x (N, C_in, H, W), weight (C_out, C_in / G, kH, kW) for G groups, output
+(N, C_out, H_out, W_out) with H_out = floor((H + 2 pH - dH (kH - 1) - 1) / sH) + 1 (likewise W):
+
+    y[n, o, h, w] = sum_{c, i, j} x_padded[n, c, h sH + i dH, w sW + j dW] weight[o, c, i, j],
+
+c running over the C_in / G input channels of output channel o's group.
+
+im2col lays the windows out as the rows of a matrix X (N H_out W_out rows of C_in/G kH kW
+columns, per group), so the convolution is one matrix product Y = X W^T, costing
+2 N C_out H_out W_out (C_in/G) kH kW flops. The VJP is that of a matmul (lecture 001, slide
+'Cost per layer'): dX = G_y W, sent back into x's shape by col2im (the transposed convolution),
+and dW = G_y^T X; each costs the forward's flops again, col2im adding its N C_in H_out W_out kH kW
+adds. All three maps are bilinear, <g, conv(x, w)> = <input_grad(g, w), x> = <weight_grad(x, g), w>,
+so each one's VJP is the other two and gradients of any order stay within these ops.
+
+The bias is not part of the primitive: `functional.conv2d` adds it by broadcasting, so its
+gradient is the engine's ordinary sum of g over (N, H_out, W_out) and no VJP here repeats it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Cost, Op, Sample, call, sample_values, size
+from .windows import col2im, windows
+
+
+def _columns(x: np.ndarray, kernel: tuple, stride, padding, dilation, groups: int):
+    """im2col: x (N, C, H, W) as (G, N H_out W_out, C/G kH kW), one row per window and group,
+    with (H_out, W_out)."""
+    view = windows(x, kernel, stride, padding, dilation)  # (N, C, H_out, W_out, kH, kW)
+    n, channels, rows, cols, kh, kw = view.shape
+    grouped = view.reshape(n, groups, channels // groups, rows, cols, kh, kw)
+    matrix = grouped.transpose(1, 0, 3, 4, 2, 5, 6).reshape(groups, n * rows * cols, -1)
+    return matrix, (rows, cols)
+
+
+def _weight_matrix(weight, groups: int):
+    """weight (C_out, C_in/G, kH, kW) as (G, C_out/G, C_in/G kH kW)."""
+    return weight.reshape((groups, weight.shape[0] // groups, -1))
+
+
+def _from_nchw(y: np.ndarray, groups: int) -> np.ndarray:
+    """An output-shaped array (N, C_out, H_out, W_out) as a contiguous (G, N H_out W_out,
+    C_out/G): a broadcast gradient (that of a sum) would otherwise stay a view with zero strides,
+    which the matmul cannot hand to BLAS (four times slower on a 64-channel 32x32 batch)."""
+    n, channels, rows, cols = y.shape
+    grouped = y.reshape(n, groups, channels // groups, rows, cols).transpose(1, 0, 3, 4, 2)
+    return np.ascontiguousarray(grouped).reshape(groups, n * rows * cols, -1)
+
+
+def _to_nchw(matrix: np.ndarray, n: int, rows: int, cols: int) -> np.ndarray:
+    """(G, N H_out W_out, C_out/G) back to (N, C_out, H_out, W_out)."""
+    groups, _, per_group = matrix.shape
+    grouped = matrix.reshape(groups, n, rows, cols, per_group).transpose(1, 0, 4, 2, 3)
+    return grouped.reshape(n, groups * per_group, rows, cols)
+
+
+def _flops(output_shape, weight_shape, groups: int) -> tuple[int, int] | None:
+    """(matmul, col2im) flops of one of the three products, from the convolution's output shape
+    (N, C_out, H_out, W_out) and its weight's: 2 N C_out H_out W_out (C_in/G) kH kW, and
+    N C_in H_out W_out kH kW adds for col2im. None when either shape is unknown (released)."""
+    if output_shape is None or weight_shape is None:
+        return None
+    terms = size(output_shape) * size(weight_shape[1:])
+    pixels = size(output_shape) // output_shape[1] if output_shape[1] else 0
+    return 2 * terms, pixels * groups * size(weight_shape[1:])
+
+
+def _cost(flops: tuple[int, int] | None, products: int, col2ims: int) -> Cost | None:
+    """`products` matrix products and `col2ims` scatters of the sizes `_flops` gives."""
+    if flops is None:
+        return None
+    matmul, scatter = flops
+    return Cost(products * matmul, col2ims * scatter)
+
+
+def _samples() -> list[tuple]:
+    """(x, weight, params) cases: plain, stride with padding, dilation with unequal strides, and
+    groups (params: stride, padding, dilation, groups)."""
+    return [
+        (sample_values(2, 2, 4, 4), sample_values(3, 2, 2, 2), ((1, 1), (0, 0), (1, 1), 1)),
+        (sample_values(1, 2, 5, 5), sample_values(2, 2, 3, 3), ((2, 2), (1, 1), (1, 1), 1)),
+        (sample_values(1, 2, 6, 5), sample_values(2, 2, 2, 2), ((1, 2), (1, 0), (2, 1), 1)),
+        (sample_values(1, 4, 4, 4), sample_values(6, 2, 2, 3), ((1, 1), (0, 1), (1, 1), 2)),
+    ]
+
+
+class Conv2d(Op):
+    """y = x (*) weight, cross-correlation over NCHW;  dx = conv2d_input_grad(g, weight),
+    dweight = conv2d_weight_grad(x, g)
+
+    params: stride, padding, dilation (pairs of ints) and groups, checked by
+    `functional.conv2d`.
+    """
+
+    name = "Conv2d"
+
+    @staticmethod
+    def forward(x, weight, stride, padding, dilation, groups):
+        matrix, (rows, cols) = _columns(x, weight.shape[2:], stride, padding, dilation, groups)
+        out = matrix @ _weight_matrix(weight, groups).mT
+        return _to_nchw(out, x.shape[0], rows, cols)
+
+    @staticmethod
+    def vjp(g, out, inputs, needs, *params):
+        x, weight = inputs
+        grad_x = call(Conv2dInputGrad, (g, weight), (x.shape, *params)) if needs[0] else None
+        grad_w = call(Conv2dWeightGrad, (x, g), (weight.shape, *params)) if needs[1] else None
+        return (grad_x, grad_w)
+
+    @classmethod
+    def forward_cost(cls, input_shapes: list, output_shape: tuple, params: tuple) -> Cost | None:
+        return _cost(_flops(output_shape, input_shapes[1], params[3]), 1, 0)
+
+    @classmethod
+    def backward_cost(
+        cls, input_shapes: list, output_shape: tuple, needs: tuple, params: tuple
+    ) -> Cost | None:
+        flops = _flops(output_shape, input_shapes[1], params[3])
+        return _cost(flops, int(needs[0]) + int(needs[1]), int(needs[0]))
+
+    @classmethod
+    def samples(cls):
+        return [Sample((x, weight), params) for x, weight, params in _samples()]
+
+
+class Conv2dInputGrad(Op):
+    """dx = col2im(G_y W): the gradient of conv2d with respect to x, a transposed convolution
+    of g (N, C_out, H_out, W_out) with weight, into input_shape;  d/dg = conv2d(h, weight),
+    d/dweight = conv2d_weight_grad(h, g)
+
+    params: the input's shape, then conv2d's stride, padding, dilation and groups.
+    """
+
+    name = "Conv2dInputGrad"
+
+    @staticmethod
+    def forward(g, weight, input_shape, stride, padding, dilation, groups):
+        n, _, height, width = input_shape
+        _, per_group, kh, kw = weight.shape
+        rows, cols = g.shape[2:]
+        matrix = _from_nchw(g, groups) @ _weight_matrix(weight, groups)
+        columns = matrix.reshape(groups, n, rows, cols, per_group, kh, kw)
+        columns = columns.transpose(1, 0, 4, 2, 3, 5, 6)  # (N, G, C_in/G, H_out, W_out, kH, kW)
+        grad = col2im(columns, (height, width), stride, padding, dilation)
+        return grad.reshape(input_shape)
+
+    @staticmethod
+    def vjp(h, out, inputs, needs, input_shape, *params):
+        g, weight = inputs
+        grad_g = call(Conv2d, (h, weight), params) if needs[0] else None
+        grad_w = call(Conv2dWeightGrad, (h, g), (weight.shape, *params)) if needs[1] else None
+        return (grad_g, grad_w)
+
+    @classmethod
+    def forward_cost(cls, input_shapes: list, output_shape: tuple, params: tuple) -> Cost | None:
+        return _cost(_flops(input_shapes[0], input_shapes[1], params[4]), 1, 1)
+
+    @classmethod
+    def backward_cost(
+        cls, input_shapes: list, output_shape: tuple, needs: tuple, params: tuple
+    ) -> Cost | None:
+        flops = _flops(input_shapes[0], input_shapes[1], params[4])
+        return _cost(flops, int(needs[0]) + int(needs[1]), 0)
+
+    @classmethod
+    def samples(cls):
+        cases = []
+        for x, weight, params in _samples():
+            g = sample_values(*Conv2d.forward(x, weight, *params).shape)
+            cases.append(Sample((g, weight), (x.shape, *params)))
+        return cases
+
+
+class Conv2dWeightGrad(Op):
+    """dweight = G_y^T X (X the im2col matrix of x): the gradient of conv2d with respect to its
+    weight;  d/dx = conv2d_input_grad(g, h), d/dg = conv2d(x, h)
+
+    params: the weight's shape, then conv2d's stride, padding, dilation and groups.
+    """
+
+    name = "Conv2dWeightGrad"
+
+    @staticmethod
+    def forward(x, g, weight_shape, stride, padding, dilation, groups):
+        matrix, _ = _columns(x, weight_shape[2:], stride, padding, dilation, groups)
+        return (_from_nchw(g, groups).mT @ matrix).reshape(weight_shape)
+
+    @staticmethod
+    def vjp(h, out, inputs, needs, weight_shape, *params):
+        x, g = inputs
+        grad_x = call(Conv2dInputGrad, (g, h), (x.shape, *params)) if needs[0] else None
+        grad_g = call(Conv2d, (x, h), params) if needs[1] else None
+        return (grad_x, grad_g)
+
+    @classmethod
+    def forward_cost(cls, input_shapes: list, output_shape: tuple, params: tuple) -> Cost | None:
+        return _cost(_flops(input_shapes[1], params[0], params[4]), 1, 0)
+
+    @classmethod
+    def backward_cost(
+        cls, input_shapes: list, output_shape: tuple, needs: tuple, params: tuple
+    ) -> Cost | None:
+        flops = _flops(input_shapes[1], params[0], params[4])
+        return _cost(flops, int(needs[0]) + int(needs[1]), int(needs[0]))
+
+    @classmethod
+    def samples(cls):
+        cases = []
+        for x, weight, params in _samples():
+            g = sample_values(*Conv2d.forward(x, weight, *params).shape)
+            cases.append(Sample((x, g), (weight.shape, *params)))
+        return cases
