@@ -23,7 +23,8 @@ for requirement in project["dependencies"] + project["optional-dependencies"]["p
 PY
 )
 echo "lowest versions: $(echo $pins)"
-"$VENV/bin/pip" install --quiet $pins 'pytest>=7' 'hypothesis>=6' 'build>=1'
+"$VENV/bin/pip" install --quiet $pins 'pytest>=7' 'hypothesis>=6' 'build>=1' 'selenium>=4.11' \
+    'nbclient>=0.7' 'ipykernel>=6.20'
 "$VENV/bin/pip" install --quiet --no-deps -e .
 "$VENV/bin/pip" list 2>/dev/null | grep -iE '^(numpy|graphviz|matplotlib|tqdm) '
 # This venv has no mpi extra (its floors are those of the main venv, which `make test` runs with

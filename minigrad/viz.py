@@ -25,7 +25,16 @@ from .tensor import Tensor
 from .trace.tracer import node_costs, node_module, parameter_owners
 
 SMALL = 6  # tensors of at most this many elements show their values
-__all__ = ["Graph", "GraphvizNotFoundError", "backward_frames", "draw_graph", "save_frames"]
+__all__ = [
+    "Explorer",
+    "Graph",
+    "GraphvizNotFoundError",
+    "backward_frames",
+    "draw_graph",
+    "explore",
+    "record_backward",
+    "save_frames",
+]
 
 
 class GraphvizNotFoundError(graphviz.ExecutableNotFound):
@@ -46,11 +55,22 @@ class Graph(graphviz.Digraph):
 
     Frames from `backward_frames` also carry `step` (0-based), `current_node` (the Node being
     processed) and `gradients` (leaf Tensor or Node -> the gradient known at that step).
+    `drawn` maps each DOT node name to what it draws: ('op', Node), ('tensor', Node) for an
+    op's output, ('leaf', Tensor), ('constant', ndarray) or ('module', [Node, ...]) for a
+    collapsed box. `clusters` maps the name of each module cluster (drawn with `_clusters`) to
+    its label and the DOT names inside it.
     """
 
     step: int | None = None
     current_node: Node | None = None
     gradients: dict | None = None
+    drawn: dict
+    clusters: dict
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.drawn = {}
+        self.clusters = {}
 
     def render(self, *args, **kwargs):
         try:
@@ -213,10 +233,39 @@ def _highlighted(highlight) -> set:
     }
 
 
+def _module_paths(nodes: list, known: _Known) -> dict:
+    """Node -> the Module it belongs to (or None), for `nodes` in tape order.
+
+    An op reading a Module's parameter is that Module's (`trace.tracer.node_module`). So is an
+    op of none that joins two values of one Module when one of them comes from its parameters
+    alone: the bias add of a convolution, whose bias is reshaped apart from the product. (Two
+    runs of one Module joined, both fed data, stay apart.)
+    """
+    path_of: dict = {}
+    from_parameters: set = set()  # ops that read only their Module's parameters
+    for node in nodes:
+        path = node_module(node, known.owners)
+        inputs = list(dict.fromkeys(parent for parent in node.parents if type(parent) is Node))
+        if path is not None:
+            if all(_from_parameters(p, path, known, from_parameters) for p in node.parents):
+                from_parameters.add(node)
+        elif len(inputs) >= 2 and len({path_of[p] for p in inputs}) == 1:
+            fed = [p for p in inputs if p not in from_parameters]
+            path = path_of[inputs[0]] if len(fed) <= 1 else None
+        path_of[node] = path
+    return path_of
+
+
+def _from_parameters(parent, path: str, known: _Known, from_parameters: set) -> bool:
+    if type(parent) is Node:
+        return parent in from_parameters
+    return parent is not None and known.owners.get(id(parent)) == path
+
+
 def _module_groups(nodes: list, known: _Known) -> dict:
     """Node -> group key for the ops to collapse: each connected run of one Module's ops is one
     group, so a Module called twice draws as two boxes."""
-    path_of = {node: node_module(node, known.owners) for node in nodes}
+    path_of = _module_paths(nodes, known)
     leader: dict = {}
 
     def find(node):
@@ -248,6 +297,7 @@ def draw_graph(
     highlight=None,
     module=None,
     _gradients: dict | None = None,
+    _clusters: bool = False,  # for `explore`: frame each Module's ops in a cluster
 ) -> Graph:
     """The computation graph that produced `root`, as a `graphviz.Digraph` (a `Graph`).
 
@@ -289,10 +339,12 @@ def draw_graph(
             known.leaf_grad(root), show_data, show_grad,
         )  # fmt: skip
         graph.node("leaf0", label, style="filled", fillcolor=_leaf_color(root))
+        graph.drawn["leaf0"] = ("leaf", root)
         return graph
-    _Drawing(graph, known, root, show_data, show_grad, show_cost, _highlighted(highlight)).draw(
-        collapse_modules
-    )
+    drawing = _Drawing(graph, known, root, show_data, show_grad, show_cost, _highlighted(highlight))
+    drawing.draw(collapse_modules)
+    if _clusters and known.owners and not collapse_modules:
+        drawing.frame_modules()
     return graph
 
 
@@ -342,7 +394,35 @@ class _Drawing:
                     outside.add(parent)
         return outside
 
+    def frame_modules(self) -> None:
+        """Put each Module run's ops, their outputs and its parameters in one cluster."""
+        groups = _module_groups(self.nodes, self.known)
+        members: dict = {}
+        for node, key in groups.items():
+            members.setdefault(key, []).append(node)
+        for number, (key, nodes) in enumerate(members.items()):
+            path = key[0]
+            names = [f"{kind}{self.index[node]}" for node in nodes for kind in ("op", "t")]
+            for node in nodes:
+                names += [
+                    self.leaf_ids[id(parent)]
+                    for parent in node.parents
+                    if self._owned(parent, path) and id(parent) in self.leaf_ids
+                ]
+            kind = self.known.module_classes.get(path, "Module")
+            label = f"{path or 'model'}: {kind}"
+            cluster = f"cluster_module{number}"
+            with self.graph.subgraph(name=cluster) as sub:
+                sub.attr(
+                    label=_escape(label), style="rounded,dashed", color="goldenrod",
+                    fontname="Helvetica", fontsize="11",
+                )  # fmt: skip
+                for name in dict.fromkeys(names):
+                    sub.node(name)
+            self.graph.clusters[cluster] = {"label": label, "members": list(dict.fromkeys(names))}
+
     def _op_node(self, node: Node) -> None:
+        self.graph.drawn[f"op{self.index[node]}"] = ("op", node)
         lines = [node.op.name] + (_cost_lines([node]) if self.show_cost else [])
         self.graph.node(
             f"op{self.index[node]}",
@@ -354,6 +434,7 @@ class _Drawing:
         )
 
     def _box(self, box_id: str, path: str, nodes: list) -> None:
+        self.graph.drawn[box_id] = ("module", nodes)
         kind = self.known.module_classes.get(path, "Module")
         lines = [f"{path or 'model'}: {kind}", " > ".join(node.op.name for node in nodes)]
         params: dict = {}
@@ -388,6 +469,7 @@ class _Drawing:
             known.node_name(node), node.shape, node.dtype, known.node_values(node),
             known.node_grad(node), self.show_data, self.show_grad,
         )  # fmt: skip
+        self.graph.drawn[tensor_id] = ("tensor", node)
         fill = "darkolivegreen1" if node is self.root.grad_fn else "white"
         self.graph.node(tensor_id, label, style="filled", fillcolor=fill)
         self._edge(source, tensor_id)
@@ -422,6 +504,7 @@ class _Drawing:
         constant_id = self.constant_ids.get(id(array))
         if constant_id is None:
             constant_id = self.constant_ids[id(array)] = f"const{len(self.constant_ids)}"
+            self.graph.drawn[constant_id] = ("constant", array)
             name = self.known.constant_names.get(id(array))
             label = _tensor_label(
                 name, array.shape, array.dtype, array, None, self.show_data, False
@@ -433,6 +516,7 @@ class _Drawing:
         leaf_id = self.leaf_ids.get(id(leaf))
         if leaf_id is None:
             leaf_id = self.leaf_ids[id(leaf)] = f"leaf{len(self.leaf_ids)}"
+            self.graph.drawn[leaf_id] = ("leaf", leaf)
             label = _tensor_label(
                 self.known.leaf_name(leaf), leaf.shape, leaf.dtype, leaf.data,
                 self.known.leaf_grad(leaf), self.show_data, self.show_grad,
@@ -471,6 +555,20 @@ class _StepRecorder:
         self.steps.append((node, np.array(grad), copies))
 
 
+def record_backward(root: Tensor, gradient=None) -> list:
+    """Run `root.backward(gradient, retain_graph=True)` and return what the engine did, step by
+    step, as it did it: (Node, the gradient that arrived at it, the gradient its VJP sent to
+    each input, None where none) per VJP run, in the order they ran. Observed with a watcher
+    during the real backward, not re-derived; the leaves' `.grad` accumulate as usual."""
+    recorder = _StepRecorder()
+    autograd.add_watcher(recorder)
+    try:
+        root.backward(gradient, retain_graph=True)
+    finally:
+        autograd.remove_watcher(recorder)
+    return recorder.steps
+
+
 def _leaf_share(grad: np.ndarray, leaf: Tensor) -> np.ndarray:
     """An input gradient brought to its leaf's shape, as the engine does before storing it."""
     if grad.shape != leaf.shape:
@@ -492,14 +590,8 @@ def backward_frames(root: Tensor, **options) -> Iterator[Graph]:
     As with any backward, the leaves' `.grad` accumulate.
     """
     _check_root(root, "backward_frames")
-    recorder = _StepRecorder()
-    autograd.add_watcher(recorder)
-    try:
-        root.backward(retain_graph=True)
-    finally:
-        autograd.remove_watcher(recorder)
     gradients: dict = {}
-    for step, (node, grad, input_grads) in enumerate(recorder.steps):
+    for step, (node, grad, input_grads) in enumerate(record_backward(root)):
         gradients[node] = grad
         for parent, input_grad in zip(node.parents, input_grads):
             if parent is None or type(parent) is Node or input_grad is None:
@@ -539,3 +631,8 @@ def save_frames(root: Tensor, folder, format: str = "svg", **options) -> list[Pa
         path.write_text(frame.source, encoding="utf-8")
         written.append(path)
     return written
+
+
+# The explorer builds on the drawing and the recorder above, so it is imported once they exist;
+# `minigrad` imports this module first, which fixes the order.
+from .explorer import Explorer, explore  # noqa: E402

@@ -1,11 +1,13 @@
 """Shared test setup: a seeded engine RNG per test, the default dtype restored after each test,
-a hypothesis profile sized so the core suite runs in seconds, and the environment of MPI jobs
-bound to the loopback interface (which skips, or fails under CI, without MPI)."""
+a hypothesis profile sized so the core suite runs in seconds, a headless browser for the
+explorer page's tests, and the environment of MPI jobs bound to the loopback interface
+(which skips, or fails under CI, without MPI)."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -87,3 +89,38 @@ def loopback(tmp_path_factory) -> dict[str, str]:
         PYTHONPATH=str(Path(__file__).resolve().parent.parent),
     )
     return environment
+
+
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+def _browser_missing(reason: str):
+    """Skip, saying why, outside CI (env CI unset); under CI the browser must be there."""
+    if os.environ.get("CI"):
+        pytest.fail(f"under CI the browser tests must run, but {reason}")
+    print(f"skipping: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Debian chromium driven by selenium through the system chromedriver, whose
+    path is given, so selenium-manager has nothing to look up or download."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _browser_missing("selenium is not installed (pip install selenium, or the dev extra)")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None or not os.access(CHROMEDRIVER, os.X_OK):
+        _browser_missing(
+            "chromium and chromium-driver are not installed (apt install chromium chromium-driver)"
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--window-size=1400,900", "--hide-scrollbars"):  # fmt: skip
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()

@@ -142,6 +142,12 @@ def test_train_writes_a_run_that_reloads_to_the_same_accuracy(tmp_path, capsys):
     for name in ("model.npz", "model.json", "history.json", "curves.png"):
         assert (out / name).is_file(), name
     assert picture(out, "graph").is_file()
+    if HAVE_DOT or REQUIRE_DOT:
+        data = explorer_data(out / "backward.html")
+        assert [step["op"] for step in data["steps"]][0] == "SoftmaxCrossEntropy"
+        assert sorted(module["label"] for module in data["modules"].values()) == [
+            "0: Linear", "2: Linear"
+        ]  # fmt: skip
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "staging folder left"
 
     reported = float(re.search(r"test accuracy (\d\.\d+)", printed).group(1))
@@ -535,6 +541,34 @@ def test_graph_of_the_default_expression(tmp_path, capsys):
     assert "graph of" in capsys.readouterr().out
 
 
+def explorer_data(page: Path) -> dict:
+    match = re.search(r'id="explorer-data">(.*?)</script>', page.read_text(encoding="utf-8"))
+    return json.loads(match.group(1))
+
+
+def test_graph_html_writes_the_explorer_page_alone(tmp_path, monkeypatch, capsys):
+    if not (HAVE_DOT or REQUIRE_DOT):
+        pytest.skip("the explorer page needs the Graphviz `dot` program")
+    monkeypatch.chdir(tmp_path)
+    assert main(["graph", "--model", "4,3,2", "--html", "out/page.html"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["page.html"]
+    assert not (tmp_path / "graph.svg").exists()  # no picture unless --out asks for one
+    data = explorer_data(tmp_path / "out" / "page.html")
+    assert data["ops"] == 6 and [step["op"] for step in data["steps"]][:2] == ["Mean", "Mul"]
+    assert "wrote out/page.html" in capsys.readouterr().out
+    assert main(["graph", "--html", "e.html", "--out", "e.svg", "--no-backward"]) == 0
+    assert explorer_data(tmp_path / "e.html")["steps"] == [] and (tmp_path / "e.svg").is_file()
+
+
+def test_graph_html_and_picture_show_one_backward(tmp_path, monkeypatch):
+    if not (HAVE_DOT or REQUIRE_DOT):
+        pytest.skip("the explorer page needs the Graphviz `dot` program")
+    monkeypatch.chdir(tmp_path)
+    assert main(["graph", "--html", "a.html", "--out", "a.dot"]) == 0
+    assert main(["graph", "--out", "b.dot"]) == 0
+    assert (tmp_path / "a.dot").read_text() == (tmp_path / "b.dot").read_text()
+
+
 def test_graph_of_a_model_as_dot_source(tmp_path):
     out = tmp_path / "m.dot"
     assert main(["graph", "--model", "4,3,2", "--out", str(out)]) == 0
@@ -551,6 +585,7 @@ def test_graph_of_a_model_as_dot_source(tmp_path):
         (["--expr", "3 + 4"], "expected a minigrad Tensor"),
         (["--out", "g.jpeg"], "unknown picture format"),
         (["--model", "4"], "at least two sizes"),
+        (["--html", "page.txt"], "must end in .html"),
     ],
 )
 def test_graph_bad_input_exits_2(options, message, tmp_path, monkeypatch, capsys):
@@ -570,8 +605,11 @@ def test_without_dot_the_graph_is_written_as_dot_source(tmp_path, monkeypatch, c
 
     monkeypatch.setattr(viz.Graph, "pipe", missing)
     assert main(["train", "--out", str(tmp_path / "run"), *TINY]) == 0
-    assert "`dot` program is not installed" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "`dot` program is not installed" in printed
+    assert "backward.html (the backward-pass explorer) was not written" in printed
     source = (tmp_path / "run" / "graph.dot").read_text()
     assert "Linear" in source and not (tmp_path / "run" / "graph.svg").exists()
+    assert not (tmp_path / "run" / "backward.html").exists()
     assert main(["graph", "--out", str(tmp_path / "g.svg")]) == 0
     assert (tmp_path / "g.dot").is_file() and "dot -Tsvg g.dot" in capsys.readouterr().out

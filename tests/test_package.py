@@ -1,6 +1,6 @@
 """The distribution: `python -m build` makes an sdist and a wheel that hold the licence, the
-README and the embedded data, and the wheel installs into a fresh environment where `import
-minigrad` and the `minigrad` console script work."""
+README, the embedded data and the explorer page's script and style, and the wheel installs into
+a fresh environment where `import minigrad` and the `minigrad` console script work."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ assert x.grad.tolist() == [[2.0, 4.0]], x.grad
 images, labels = digits()
 assert images.shape == (1797, 64) and labels.shape == (1797,)
 assert callable(mg.load_run)
+from minigrad.explorer import _asset
+assert "function drawStep" in _asset("explorer.js") and "g.node.current" in _asset("explorer.css")
 print(mg.__file__)
 """
 
@@ -69,6 +71,8 @@ def test_the_wheel_holds_the_data_and_the_licence_expression(dist):
         text = archive.read(metadata).decode()
     assert "minigrad/data/digits.npz" in names
     assert "minigrad/py.typed" in names  # type checkers read the package's annotations
+    for asset in ("explorer.js", "explorer.css", "explorer.html"):  # the explorer page's parts
+        assert f"minigrad/explorer_assets/{asset}" in names
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     assert "License-Expression: MIT" in text and "Author: The minigrad authors" in text
 

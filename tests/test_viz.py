@@ -238,6 +238,27 @@ def test_collapse_keeps_two_calls_of_one_module_apart():
     assert [n for n in node_ids(collapsed) if n.startswith("module")] == ["module0", "module1"]
 
 
+def test_collapse_puts_a_convolutions_bias_add_in_its_box():
+    from minigrad import nn
+
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 3))
+    loss = model(mg.ones(1, 1, 6, 6)).sum()
+    collapsed = viz.draw_graph(loss, module=model, collapse_modules=True)
+    boxes = [n for n in node_ids(collapsed) if n.startswith("module")]
+    assert boxes == ["module0", "module1"]  # the bias, reshaped apart, joins at the Add
+    assert label_of(collapsed, "module0").startswith("0: Conv2d\\nConv2d > Reshape > Add")
+    assert "Relu" not in label_of(collapsed, "module0")  # a parameter-free Module stays out
+
+
+def test_collapse_keeps_two_runs_of_one_module_apart_when_joined():
+    model = TwoLayers()
+    layer = model.layers[0]
+    loss = (layer(mg.ones(1, 3)) + layer(mg.zeros(1, 3))).sum()
+    collapsed = viz.draw_graph(loss, module=model, collapse_modules=True)
+    assert [n for n in node_ids(collapsed) if n.startswith("module")] == ["module0", "module1"]
+    assert "label=Add" in collapsed.source  # the join belongs to neither run
+
+
 def test_collapse_needs_a_module():
     y = (mg.ones(2, requires_grad=True) * 2).sum()
     with pytest.raises(ValueError, match="collapse_modules=True needs the Module"):

@@ -1,4 +1,5 @@
-"""Pictures a command writes: training curves (matplotlib, optional) and graphs (Graphviz)."""
+"""Pictures a command writes: training curves (matplotlib, optional), graphs (Graphviz) and
+the backward-pass explorer page."""
 
 from __future__ import annotations
 
@@ -84,3 +85,37 @@ def render_graph(digraph, path: Path) -> tuple[Path, str | None]:
     with atomic_write(target) as stream:
         stream.write(content)
     return target, note
+
+
+def write_explorer(explorer, path: Path) -> str | None:
+    """Write a `viz.Explorer` page to `path`. Without the `dot` program, which lays the graph
+    out, write nothing and return a note saying so; else None."""
+    import graphviz
+
+    try:
+        page = explorer.html()
+    except graphviz.ExecutableNotFound:
+        return (
+            f"the Graphviz `dot` program is not installed, so {path.name} (the backward-pass "
+            "explorer) was not written; install Graphviz to get it"
+        )
+    with atomic_write(path) as stream:
+        stream.write(page.encode("utf-8"))
+    return None
+
+
+def backward_page(model, features: np.ndarray, labels: np.ndarray, path: Path) -> str | None:
+    """The explorer page of one training step (cross-entropy of `model` on these examples and
+    its backward) at `path`; the model's `.grad` are cleared afterwards. Returns a note when
+    the page could not be drawn (see `write_explorer`), else None."""
+    import minigrad as mg
+    from minigrad import nn, viz
+
+    model.train()
+    inputs, target = mg.tensor(features), mg.tensor(labels)
+    loss = nn.functional.cross_entropy(model(inputs), target)
+    names = {"input": inputs, "target": target, "loss": loss}
+    title = f"one training step on {len(inputs)} examples: the backward pass"
+    explorer = viz.explore(loss, names=names, module=model, title=title)
+    model.zero_grad()
+    return write_explorer(explorer, path)

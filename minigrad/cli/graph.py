@@ -4,6 +4,8 @@ An expression sees small random tensors `x` (2, 3), `w` (3, 4), `b` (4,) and `y`
 requiring grad, plus `mg` (minigrad) and `F` (minigrad.functional); with `--model 4,3,2` the
 graph is that of an MSE loss through Linear(4, 3) -> tanh -> Linear(3, 2) on two examples. A
 scalar result is differentiated first, so the picture shows each tensor's gradient norm.
+`--html PAGE` writes the interactive explorer (`viz.explore`) that walks that backward pass
+step by step, instead of the picture unless `--out` is given too.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import minigrad as mg
 
 from minigrad import functional
 
-from .artifacts import GRAPH_FORMATS, render_graph
+from .artifacts import GRAPH_FORMATS, render_graph, write_explorer
 from .common import UsageError, check_writable, int_list, seed
 
 DEFAULT_EXPRESSION = "(x @ w + b).tanh().sum()"
@@ -36,8 +38,14 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument(
         "--out",
-        default="graph.svg",
-        help=f"picture to write; the suffix picks the format ({', '.join(GRAPH_FORMATS)})",
+        help=f"picture to write; the suffix picks the format ({', '.join(GRAPH_FORMATS)}); "
+        "default graph.svg, or none when --html is given",
+    )
+    parser.add_argument(
+        "--html",
+        metavar="PAGE",
+        help="also write an interactive page (one self-contained HTML file) that walks the "
+        "backward pass step by step",
     )
     parser.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="layout direction")
     parser.add_argument("--no-backward", action="store_true", help="draw before any backward")
@@ -83,16 +91,31 @@ def model_graph(sizes: list[int]):
     return loss, {"model": model, "x": x, "target": target}
 
 
-def run(args: argparse.Namespace) -> int:
-    from minigrad import viz
-
-    out = Path(args.out)
-    if out.suffix.lstrip(".").lower() not in GRAPH_FORMATS:
+def checked_outputs(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
+    """(picture, page) to write, each None when not wanted; UsageError for a bad name or an
+    unwritable folder, before any work."""
+    if args.out is not None:
+        out: Path | None = Path(args.out)
+    else:
+        out = Path("graph.svg") if args.html is None else None
+    page = Path(args.html) if args.html is not None else None
+    if out is not None and out.suffix.lstrip(".").lower() not in GRAPH_FORMATS:
         raise UsageError(
             f"--out {args.out!r}: unknown picture format; use a name ending in "
             + ", ".join(f".{fmt}" for fmt in GRAPH_FORMATS)
         )
-    check_writable(out.parent if str(out.parent) else ".")
+    if page is not None and page.suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"--html {args.html!r}: the page's name must end in .html")
+    for path in (out, page):
+        if path is not None:
+            check_writable(path.parent if str(path.parent) else ".")
+    return out, page
+
+
+def run(args: argparse.Namespace) -> int:
+    from minigrad import viz
+
+    out, page = checked_outputs(args)
     mg.manual_seed(args.seed)
     if args.model is not None:
         root, names = model_graph(args.model)
@@ -100,13 +123,25 @@ def run(args: argparse.Namespace) -> int:
         root, names = expression_graph(args.expr or DEFAULT_EXPRESSION)
     if root.grad_fn is None:
         raise UsageError("the expression records no op on a tensor that requires grad")
-    if root.size == 1 and not args.no_backward:
+    differentiate = root.size == 1 and not args.no_backward
+    written, notes = [], []
+    if page is not None:  # the explorer runs the backward itself, recording it
+        explorer = viz.explore(root, names=names, backward=differentiate, rankdir=args.rankdir)
+        page.parent.mkdir(parents=True, exist_ok=True)
+        note = write_explorer(explorer, page)
+        written += [] if note else [page]
+        notes += [note] if note else []
+    elif differentiate:
         root.backward(retain_graph=True)
-    digraph = viz.draw_graph(root, rankdir=args.rankdir, names=names)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    written, note = render_graph(digraph, out)
+    if out is not None:
+        digraph = viz.draw_graph(root, rankdir=args.rankdir, names=names)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        picture, note = render_graph(digraph, out)
+        written.append(picture)
+        notes += [note] if note else []
     nodes = len(mg.autograd.graph_nodes(root.grad_fn))
-    print(f"graph of {nodes} ops, root shape {root.shape}: wrote {written}")
-    if note:
+    files = " and ".join(str(path) for path in written) or "nothing"
+    print(f"graph of {nodes} ops, root shape {root.shape}: wrote {files}")
+    for note in notes:
         print(f"note: {note}")
     return 0

@@ -8,8 +8,9 @@ After every epoch the run folder receives `checkpoint.npz` (model, optimizer, sc
 state, epoch, history and the run's options), replaced atomically, so `--resume` continues a run
 that was killed or interrupted and ends with exactly the weights of an uninterrupted run. At the
 end the folder receives the model (`model.npz` + `model.json`, which records the digest of its
-`model.npz`), the per-epoch numbers (`history.json`), their plot (`curves.png`) and the graph of
-one training step (`graph.svg`), written into a staging folder first. Ctrl-C and a failed write
+`model.npz`), the per-epoch numbers (`history.json`), their plot (`curves.png`), the graph of
+one training step (`graph.svg`) and the page that walks its backward pass (`backward.html`),
+written into a staging folder first. Ctrl-C and a failed write
 stop with one line on stderr and keep the last checkpoint.
 
 `--workers N` trains data-parallel on N MPI processes (`workers.py`). Every run draws its batches
@@ -105,7 +106,8 @@ def add_parser(subparsers) -> None:
         help="train an MLP classifier (default: the embedded 8x8 digits) and save the run",
         description="Train a multilayer perceptron with minibatch gradient descent, show a "
         "progress bar with loss and accuracy, print the held-out test accuracy, and write "
-        "model.npz, model.json, history.json, curves.png and graph.svg into --out. After every "
+        "model.npz, model.json, history.json, curves.png, graph.svg and backward.html (a page "
+        "that walks one training step's backward pass) into --out. After every "
         "epoch --out gets checkpoint.npz, from which --resume continues a killed or interrupted "
         "run (Ctrl-C stops with exit status 130 and keeps it). A rerun into the same --out "
         "replaces all of these files. A run whose loss stops being finite has diverged: it "
@@ -279,7 +281,10 @@ HISTORY_KEYS = ("loss", "test_loss", "train_accuracy", "test_accuracy", "lr")
 # Every file a finished run writes into its folder (graph.dot instead of graph.svg without `dot`).
 # A run replaces them all: one it did not write this time is removed, so the folder never mixes
 # files of two runs. checkpoint.npz is not among them: it is written after every epoch.
-RUN_FILES = ("model.npz", "model.json", "history.json", "curves.png", "graph.svg", "graph.dot")
+RUN_FILES = (
+    "model.npz", "model.json", "history.json", "curves.png", "graph.svg", "graph.dot",
+    "backward.html",
+)  # fmt: skip
 
 
 @dataclass
@@ -600,6 +605,9 @@ def write_run(training: Training, with_model: bool = True) -> tuple[list[str], l
                     training.model, training.train_x, split.train_y, training.args.batch_size
                 )
                 notes.append(artifacts.render_graph(digraph, folder.path("graph.svg"))[1])
+                examples = training.train_x[:GRAPH_BATCH], split.train_y[:GRAPH_BATCH]
+                page = folder.path("backward.html")
+                notes.append(artifacts.backward_page(training.model, *examples, page))
             files = sorted(path.name for path in folder.staging.iterdir())
             folder.commit(replaces=RUN_FILES + stale_checkpoint(training))
     except OSError as error:
