@@ -30,9 +30,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "--cases",
         default=",".join(CASE_NAMES.values()),
         help="comma-separated case numbers or names: 1 op_overhead, 2 lecture_mlp, 3 mnist_mlp, "
-        "4 wide_mlp, 5 long_chain, 6 peak_memory (all)",
+        "4 wide_mlp, 5 long_chain, 6 peak_memory, 7 data_parallel (all)",
     )
-    parser.add_argument("--repeat", type=int, help="timed samples per engine, cases 1-4 (100)")
+    parser.add_argument(
+        "--repeat", type=int, help="timed samples per engine, cases 1-4 and 7 (100)"
+    )
     parser.add_argument(
         "--long-repeat", type=int, help="timed samples per engine and length, case 5 (15)"
     )
@@ -74,7 +76,7 @@ def _case_list(parser: argparse.ArgumentParser, text: str) -> list[str]:
     for part in text.split(","):
         case = CASE_NAMES.get(part.strip(), part.strip())
         if case not in CASE_NAMES.values():
-            parser.error(f"unknown case {part!r}; expected 1-6 or one of {', '.join(CASE_NAMES)}")
+            parser.error(f"unknown case {part!r}; expected 1-7 or one of {', '.join(CASE_NAMES)}")
         cases.append(case)
     return cases
 

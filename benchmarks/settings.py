@@ -12,6 +12,7 @@ CASE_NAMES = {
     "wide_mlp": "4",
     "long_chain": "5",
     "peak_memory": "6",
+    "data_parallel": "7",
 }
 ENGINE_NAMES = ("numpy", "torch", "minigrad", "minigrad-compiled")
 MINIGRAD_FORMS = ("tensors", "modules")
@@ -28,7 +29,7 @@ ALLOCATOR_VARIABLES = {"MALLOC_MMAP_THRESHOLD_": "268435456", "MALLOC_TRIM_THRES
 
 @dataclass
 class Settings:
-    """How hard to measure: `repeat` samples for cases 1-4, `long_repeat` for case 5."""
+    """How hard to measure: `repeat` samples for cases 1-4 and 7, `long_repeat` for case 5."""
 
     threads: int
     repeat: int

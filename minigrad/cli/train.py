@@ -12,6 +12,10 @@ end the folder receives the model (`model.npz` + `model.json`, which records the
 one training step (`graph.svg`) and the page that walks its backward pass (`backward.html`),
 written into a staging folder first. Ctrl-C and a failed write
 stop with one line on stderr and keep the last checkpoint.
+
+`--workers N` trains data-parallel on N MPI processes (`workers.py`). Every run draws its batches
+from a `DistributedSampler` (a world of one when alone), so a run takes the same steps on any
+number of workers, and `--resume` may continue it on another number.
 """
 
 from __future__ import annotations
@@ -28,12 +32,12 @@ from pathlib import Path
 import numpy as np
 
 import minigrad as mg
-from minigrad import nn, optim
-from minigrad.data import DataLoader, TensorDataset
+from minigrad import distributed, nn, optim
+from minigrad.data import DataLoader, DistributedSampler, TensorDataset
 
 from minigrad.serialization import atomic_write
 
-from . import artifacts, data_sources, train_step
+from . import artifacts, data_sources, train_step, workers
 from .common import (
     OutputFolder,
     StoreGiven,
@@ -120,6 +124,7 @@ def add_parser(subparsers) -> None:
     )
     add("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     train_step.add_options(add)
+    workers.add_option(parser)
 
     def option(*names, **settings):
         """A training option: stored in the checkpoint, and taken from it by --resume."""
@@ -213,17 +218,22 @@ class Progress:
 
 
 def train_epoch(model, loader, optimizer, step=None) -> tuple[float, float]:
-    """One pass over `loader`: (mean training loss, training accuracy during the pass).
-    `step(x, y) -> (loss, logits)` is the training step (`train_step`; eager if None)."""
+    """One pass over `loader`: (mean training loss, training accuracy during the pass), over
+    the batches of every worker. `step(x, y) -> (loss, logits)` is the training step
+    (`train_step`; eager if None). A worker whose shard of a batch is empty (the last batch of an
+    epoch whose size the workers do not divide) gets (None, None) from it and still takes part in
+    the gradients' average."""
     model.train()
     step = step or train_step.training_step(model, optimizer, compiled=False)
     total_loss, correct, seen = 0.0, 0, 0
     for batch_x, batch_y in loader:
-        loss, logits = step(batch_x, batch_y)
         labels = np.asarray(getattr(batch_y, "data", batch_y))
-        total_loss += loss.item() * len(labels)  # .item(): a float, so no graph is kept alive
-        correct += int((logits.numpy().argmax(axis=1) == labels).sum())
+        loss, logits = step(batch_x, batch_y)
+        if len(labels):
+            total_loss += loss.item() * len(labels)  # .item(): a float, so no graph is kept alive
+            correct += int((logits.numpy().argmax(axis=1) == labels).sum())
         seen += len(labels)
+    total_loss, correct, seen = workers.epoch_totals(total_loss, correct, seen)
     return total_loss / seen, correct / seen
 
 
@@ -335,7 +345,10 @@ class Training:
         self.run_id = checkpoint["run"]
 
     def save_checkpoint(self) -> None:
-        """Replace the run folder's checkpoint with this epoch's (atomically)."""
+        """Replace the run folder's checkpoint with this epoch's (atomically); rank 0 alone
+        writes it."""
+        if not distributed.is_main():
+            return
         path = self.checkpoint_path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -368,10 +381,18 @@ def reason(error: OSError) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if workers.launch_needed(args):
+        return workers.launch(args)
+    workers.join(args)
+    return workers.as_one_worker(run_training, args)
+
+
+def run_training(args: argparse.Namespace) -> int:
     checkpoint = read_checkpoint(args) if args.resume else None
     hidden = hidden_widths(args)
     data_sources.check_source(args.data, args.data_dir)
-    check_writable(args.out)
+    if distributed.is_main():  # the one worker that writes the run folder
+        check_writable(args.out)
     try:
         training = start(args, hidden)
     except KeyboardInterrupt:
@@ -380,8 +401,11 @@ def run(args: argparse.Namespace) -> int:
     if checkpoint is not None:
         training.load_state_dict(checkpoint)
         print(f"resuming {args.out} after epoch {training.epoch} of {args.epochs}")
+    distributed.broadcast_state(training.model)
     try:
         train(training)
+        if not distributed.is_main():
+            return 0
         files, notes = write_run(training)
     except KeyboardInterrupt:
         print(f"minigrad train: interrupted; {training.kept()}", file=sys.stderr)
@@ -397,6 +421,9 @@ def run(args: argparse.Namespace) -> int:
 
 def report_divergence(training: Training, error: Diverged) -> int:
     """Write what the diverged run has (its history and curves, no model) and say so."""
+    if not distributed.is_main():
+        return 0  # rank 0 writes, reports and ends the job with status 1; an abort here could
+        # end it before rank 0 has written
     try:
         files, _ = write_run(training, with_model=False)
     except RunFailed as failure:
@@ -482,10 +509,10 @@ def start(args: argparse.Namespace, hidden: list[int]) -> Training:
     default_lr, make_optimizer = OPTIMIZERS[args.optimizer]
     lr = default_lr if args.lr is None else args.lr
     optimizer = make_optimizer(model.parameters(), lr)
+    dataset = TensorDataset(mg.tensor(train_x), mg.tensor(split.train_y))
+    sampler = DistributedSampler(dataset, seed=args.seed)
     loader = DataLoader(
-        TensorDataset(mg.tensor(train_x), mg.tensor(split.train_y)),
-        batch_size=args.batch_size,
-        shuffle=True,
+        dataset, batch_size=workers.local_batch_size(args.batch_size), sampler=sampler
     )
     print(
         f"data {args.data}: {len(train_x)} training and {len(test_x)} test examples, "
@@ -515,6 +542,7 @@ def train_epochs(training: Training, progress: Progress) -> None:
     try:
         for epoch in range(training.epoch + 1, args.epochs + 1):
             started = time.perf_counter()
+            workers.start_epoch(training.loader, args.seed, epoch - 1)
             lr = training.optimizer.param_groups[0]["lr"]
             loss, train_acc = train_epoch(training.model, training.loader, training.optimizer, step)
             if not math.isfinite(loss):
