@@ -101,6 +101,7 @@ TRAINING_OPTIONS = (
 
 
 def add_parser(subparsers) -> None:
+    """Add the `train` command and its options to the command line."""
     parser = subparsers.add_parser(
         "train",
         help="train an MLP classifier (default: the embedded 8x8 digits) and save the run",
@@ -200,6 +201,7 @@ class Progress:
                 self.bar = None
 
     def update(self, epoch: int, loss: float, train_acc: float, test_acc: float) -> None:
+        """Show one finished epoch: its loss and accuracies."""
         if self.quiet:
             return
         if self.bar is not None:
@@ -213,6 +215,7 @@ class Progress:
             )
 
     def close(self) -> None:
+        """End the progress display (the bar, or nothing when quiet)."""
         if self.bar is not None:
             self.bar.close()
 
@@ -307,6 +310,7 @@ class Training:
 
     @property
     def checkpoint_path(self) -> Path:
+        """Where this run keeps its checkpoint: in its run folder."""
         return Path(self.args.out) / CHECKPOINT
 
     def state_dict(self) -> dict:
@@ -377,10 +381,12 @@ class Training:
 
 
 def reason(error: OSError) -> str:
+    """An OS error in a few words (its strerror), for a one-line message."""
     return error.strerror or str(error)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train as the options say, alone or launching the workers; the exit status."""
     if workers.launch_needed(args):
         return workers.launch(args)
     workers.join(args)
@@ -388,6 +394,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_training(args: argparse.Namespace) -> int:
+    """Train in this process (one worker of the world); write the run if it is the main one."""
     checkpoint = read_checkpoint(args) if args.resume else None
     hidden = hidden_widths(args)
     data_sources.check_source(args.data, args.data_dir)
@@ -535,6 +542,7 @@ def train(training: Training) -> None:
 
 
 def train_epochs(training: Training, progress: Progress) -> None:
+    """Run the remaining epochs, checkpointing after each; stop with Diverged on a NaN loss."""
     args, history = training.args, training.history
     step = train_step.training_step(
         training.model, training.optimizer, not args.no_compile, args.show_code
@@ -572,6 +580,7 @@ def finite_or_none(value: float) -> float | None:
 
 
 def model_summary(architecture: dict) -> str:
+    """The model in one line: its layer sizes, activation and dropout."""
     sizes = [architecture["in_features"], *architecture["hidden"], architecture["out_features"]]
     text = "-".join(str(n) for n in sizes) + f" {architecture['activation']}"
     return text + (f" dropout {architecture['dropout']}" if architecture["dropout"] else "")

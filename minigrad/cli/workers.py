@@ -80,6 +80,7 @@ def mpiexec() -> str:
 
 
 def check_mpi4py() -> None:
+    """Raise a usage error naming the install command when mpi4py is missing."""
     try:
         import mpi4py  # noqa: F401
     except ImportError:
