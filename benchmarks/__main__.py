@@ -30,15 +30,15 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "--cases",
         default=",".join(CASE_NAMES.values()),
         help="comma-separated case numbers or names: 1 op_overhead, 2 lecture_mlp, 3 mnist_mlp, "
-        "4 wide_mlp, 5 long_chain, 6 peak_memory, 7 lenet_cnn, 8 conv_layer (all)",
+        "4 wide_mlp, 5 long_chain, 6 peak_memory, 7 data_parallel, 8 lenet_cnn, 9 conv_layer (all)",
     )
     parser.add_argument(
-        "--repeat", type=int, help="timed samples per engine, cases 1-4 and 7 (100)"
+        "--repeat", type=int, help="timed samples per engine, cases 1-4, 7 and 8 (100)"
     )
     parser.add_argument(
         "--long-repeat",
         type=int,
-        help="timed samples per engine and length, case 5; per engine, case 8 (15)",
+        help="timed samples per engine and length, case 5; per engine, case 9 (15)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="few samples (5, and 1 for case 5): a smoke check"
@@ -78,7 +78,7 @@ def _case_list(parser: argparse.ArgumentParser, text: str) -> list[str]:
     for part in text.split(","):
         case = CASE_NAMES.get(part.strip(), part.strip())
         if case not in CASE_NAMES.values():
-            parser.error(f"unknown case {part!r}; expected 1-8 or one of {', '.join(CASE_NAMES)}")
+            parser.error(f"unknown case {part!r}; expected 1-9 or one of {', '.join(CASE_NAMES)}")
         cases.append(case)
     return cases
 
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
         f"torch {versions.get('torch', 'absent')}, minigrad {versions.get('minigrad', 'absent')} "
         f"(MLP steps as {form}); each engine in its own process, all on CPUs "
         f"{_cpu_sets(runs)}; medians of {arguments.repeat} "
-        f"samples (cases 5 and 8: {arguments.long_repeat}); {_allocator(reference)}; "
+        f"samples (cases 5 and 9: {arguments.long_repeat}); {_allocator(reference)}; "
         f"{time.perf_counter() - began:.0f} s"
     )
     print()

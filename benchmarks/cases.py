@@ -1,4 +1,4 @@
-"""The eight cases: what each measures, the gradient check before it, and its target.
+"""The nine cases: what each measures, the gradient check before it, and its target.
 
 Every case takes the engines' processes ({name: EngineProcess}, 'numpy' always present) and the
 run's settings, has each engine build the case's workload, checks the gradients, has the engines
@@ -236,23 +236,113 @@ def peak_memory(engines: dict[str, EngineProcess], settings: Settings) -> list[R
     return [_row("6 peak memory, case-3 step", "MiB", settings, peaks, Target({"numpy": 1.3}))]
 
 
+DATA_PARALLEL_BATCHES = (256, 1024)
+DATA_PARALLEL_ROUNDS = 3
+SPEEDUP_TARGET = 1.6  # 2 workers against 1 at the largest batch, on an idle 2-core machine
+
+
+def data_parallel(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:
+    """Case 7: steps/s of the 784-256-256-10 MLP at global batch 256 and 1024 on 1 and 2 MPI
+    workers, one BLAS thread each, beside a control (two unrelated half-batch processes at
+    once), and the time of the gradients' Allreduce alone.
+
+    minigrad only (its own processes, started under mpiexec: `benchmarks.data_parallel`), once,
+    at threads=1 (a worker's threads are always 1). Targets, on an idle 2-core machine: 2
+    workers at least 1.6x the steps/s of 1 at batch 1024, and the Allreduce under 5% of a step.
+    """
+    from . import data_parallel as job
+
+    if settings.threads != 1:
+        return []
+    why = job.unavailable()
+    if why is not None:
+        print(f"  7 data-parallel: skipped, {why}", flush=True)
+        return []
+    rows, largest = [], max(DATA_PARALLEL_BATCHES)
+    for batch in DATA_PARALLEL_BATCHES:
+        step_rows, speedup, two_workers = _data_parallel_batch(job, batch, settings)
+        if batch == largest:
+            fast_enough = speedup.values["minigrad"] >= SPEEDUP_TARGET
+            speedup.target, speedup.met = f">= {SPEEDUP_TARGET}", "yes" if fast_enough else "NO"
+            step, exchange = summarize(two_workers["step"]), summarize(two_workers["allreduce"])
+            megabytes = two_workers["bytes"] / 1e6
+        rows += step_rows + [speedup]
+    share = exchange.median / step.median
+    print(
+        f"  7 allreduce of {megabytes:.2f} MB: {exchange.median * 1e3:.3f} ms (IQR "
+        f"{100 * exchange.spread:.0f}%), {100 * share:.1f}% of a b{largest} 2-worker step",
+        flush=True,
+    )
+    label = f"7 allreduce {megabytes:.2f} MB, 2 workers"
+    rows.append(_figure_row(label, "ms", settings, exchange.median * 1e3))
+    row = _figure_row(f"7 allreduce share of a b{largest} step", "%", settings, 100 * share)
+    row.target, row.met = "< 5", "yes" if share < 0.05 else "NO"
+    return rows + [row]
+
+
+def _data_parallel_batch(job, batch: int, settings: Settings) -> tuple[list[Row], Row, dict]:
+    """1 worker, 2 workers, and 2 unrelated 1-worker processes on half the batch each computing
+    at the same time (the bound for 2 workers, with no exchange), in DATA_PARALLEL_ROUNDS
+    alternating rounds of about repeat / rounds samples each, so a change in the machine's load
+    lands on all three.
+
+    Returns the steps/s rows, the speed-up row (the median over rounds of each round's ratio of
+    medians, as case 5's growth) and the 2 workers' pooled samples."""
+    per_round = max(1, settings.repeat // DATA_PARALLEL_ROUNDS)
+    pooled: dict[str, dict] = {name: {"step": [], "allreduce": []} for name in SETUPS}
+    ratios = []
+    for _ in range(DATA_PARALLEL_ROUNDS):
+        results = {
+            "1 worker": job.measure(1, batch, per_round, number=5),
+            "2 workers": job.measure(2, batch, per_round, number=5),
+            # the slower of the two: a step of 2 workers waits for the slower one
+            "2 lone halves at once": max(
+                job.measure_side_by_side(batch // 2, per_round, number=5),
+                key=lambda result: summarize(result["step"]).median,
+            ),
+        }
+        for name, result in results.items():
+            for key in ("step", "allreduce"):
+                pooled[name][key] += result[key]
+            pooled[name]["bytes"] = result["bytes"]
+        medians = {name: summarize(result["step"]).median for name, result in results.items()}
+        ratios.append(medians["1 worker"] / medians["2 workers"])
+    rows = []
+    for name in SETUPS:
+        timing = summarize(pooled[name]["step"])
+        _print_timings(f"7 b{batch} {name}, step", {"minigrad": timing}, 1e3, "ms")
+        rows.append(_figure_row(f"7 MLP b{batch}, {name}", "steps/s", settings, 1 / timing.median))
+    speedup = summarize(ratios)
+    _print_timings(f"7 b{batch} speed-up 2 / 1, median of rounds", {"minigrad": speedup}, 1, "x")
+    row = _figure_row(f"7 b{batch} speed-up, 2 workers / 1", "x", settings, speedup.median)
+    return rows, row, pooled["2 workers"]
+
+
+SETUPS = ("1 worker", "2 workers", "2 lone halves at once")
+
+
+def _figure_row(case: str, unit: str, settings: Settings, value: float) -> Row:
+    """A row with minigrad's figure alone, no ratios to other engines."""
+    return Row(case, unit, settings.threads, {"minigrad": value}, ratios=False)
+
+
 def lenet_cnn(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:
-    """Case 7: a LeNet-5-sized CNN (1x28x28, conv 6@5x5, pool, conv 16@5x5, pool, 120, 84, 10),
+    """Case 8: a LeNet-5-sized CNN (1x28x28, conv 6@5x5, pool, conv 16@5x5, pool, 120, 84, 10),
     batch 64, one SGD step; then the tracemalloc peak of one step, minigrad against NumPy."""
     with _workload(engines, "lenet", "cnn", None) as key:
-        _report_gradients("7 LeNet CNN", engines, key)
+        _report_gradients("8 LeNet CNN", engines, key)
         timings = interleaved_timings(engines, key, settings.repeat, number=2)
-        _print_timings("7 LeNet CNN step", timings, 1e3, "ms")
+        _print_timings("8 LeNet CNN step", timings, 1e3, "ms")
         traced = {name: engine for name, engine in engines.items() if name != "torch"}
         peaks = {}
         for name, engine in traced.items():
             engine.warm_up(key, 1)
             peaks[name] = max(engine.peak_bytes(key) for _ in range(3)) / 2**20
-    print("  7 peak memory: " + "; ".join(f"{e} {m:.2f} MiB" for e, m in peaks.items()), flush=True)
+    print("  8 peak memory: " + "; ".join(f"{e} {m:.2f} MiB" for e, m in peaks.items()), flush=True)
     values = {e: t.median * 1e3 for e, t in timings.items()}
     return [
-        _row("7 LeNet-5 CNN b64, SGD step", "ms", settings, values, Target(_CNN_LIMITS)),
-        _row("7 peak memory, LeNet step", "MiB", settings, peaks, Target({"numpy": 1.5})),
+        _row("8 LeNet-5 CNN b64, SGD step", "ms", settings, values, Target(_CNN_LIMITS)),
+        _row("8 peak memory, LeNet step", "MiB", settings, peaks, Target({"numpy": 1.5})),
     ]
 
 
@@ -260,19 +350,19 @@ _CNN_LIMITS = {"torch": 2.0, "numpy": 1.2}
 
 
 def conv_layer(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:
-    """Case 8: F.conv2d alone, 64 -> 64 channels, 3x3, padding 1, 32x32, batch 32: the forward
+    """Case 9: F.conv2d alone, 64 -> 64 channels, 3x3, padding 1, 32x32, batch 32: the forward
     and both gradients per call, and the GFLOP/s that makes."""
     flops = problems.conv_layer().flops
     with _workload(engines, "conv", "conv", None) as key:
-        _report_gradients("8 conv2d", engines, key)
+        _report_gradients("9 conv2d", engines, key)
         timings = interleaved_timings(engines, key, settings.long_repeat, number=1)
-    _print_timings("8 conv2d fw+bw", timings, 1e3, "ms")
+    _print_timings("9 conv2d fw+bw", timings, 1e3, "ms")
     milliseconds = {e: t.median * 1e3 for e, t in timings.items()}
     gigaflops = {e: flops / t.median / 1e9 for e, t in timings.items()}
     return [
-        _row("8 conv2d 64->64 3x3 32x32 b32, fw+bw", "ms", settings, milliseconds,
+        _row("9 conv2d 64->64 3x3 32x32 b32, fw+bw", "ms", settings, milliseconds,
              Target(_CNN_LIMITS)),
-        _row("8 same, achieved", "GFLOP/s", settings, gigaflops,
+        _row("9 same, achieved", "GFLOP/s", settings, gigaflops,
              Target({"numpy": 1 / 1.2}, higher_is_better=True)),
     ]  # fmt: skip
 
@@ -284,6 +374,7 @@ CASES: dict[str, Callable[[dict[str, EngineProcess], Settings], list[Row]]] = {
     "4": wide_mlp,
     "5": long_chain,
     "6": peak_memory,
-    "7": lenet_cnn,
-    "8": conv_layer,
+    "7": data_parallel,
+    "8": lenet_cnn,
+    "9": conv_layer,
 }

@@ -3,7 +3,7 @@ the step, later calls run its generated NumPy code (docs/compile.md).
 
 The chain (cases 1 and 5) compiles forward and backward together, so its phases are not timed
 apart; the MLP steps (cases 2-4) are the module form's, compiled whole, update included, and so
-is the LeNet step (case 7); case 8 compiles the convolution's forward and backward.
+is the LeNet step (case 8); case 9 compiles the convolution's forward and backward.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ CASE_NAMES = {
     "wide_mlp": "4",
     "long_chain": "5",
     "peak_memory": "6",
-    "lenet_cnn": "7",
-    "conv_layer": "8",
+    "data_parallel": "7",
+    "lenet_cnn": "8",
+    "conv_layer": "9",
 }
 ENGINE_NAMES = ("numpy", "torch", "minigrad", "minigrad-compiled")
 MINIGRAD_FORMS = ("tensors", "modules")
@@ -30,8 +31,8 @@ ALLOCATOR_VARIABLES = {"MALLOC_MMAP_THRESHOLD_": "268435456", "MALLOC_TRIM_THRES
 
 @dataclass
 class Settings:
-    """How hard to measure: `repeat` samples for cases 1-4 and 7, `long_repeat` for case 5 and
-    (as a step of case 8 takes a tenth of a second or more) for case 8."""
+    """How hard to measure: `repeat` samples for cases 1-4, 7 and 8, `long_repeat` for case 5 and
+    (as a step of case 9 takes a tenth of a second or more) for case 9."""
 
     threads: int
     repeat: int

@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `minigrad` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)  # for `train --workers` to relaunch
     try:
         status = args.run(args)
         sys.stdout.flush()  # a closed pipe shows here, not at exit, where it cannot be caught

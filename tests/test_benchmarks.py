@@ -92,17 +92,17 @@ def test_chain_growth_pairs_the_two_lengths_of_each_round():
 
 
 def test_quick_cnn_cases_check_gradients_and_report_time_and_memory(tmp_path):
-    command = [sys.executable, "-m", "benchmarks", "--quick", "--threads=1", "--cases=7,8"]
+    command = [sys.executable, "-m", "benchmarks", "--quick", "--threads=1", "--cases=8,9"]
     command += ["--engines=numpy,minigrad", "--long-repeat=2"]
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr
-    assert "check 7 LeNet CNN: minigrad gradients match the NumPy reference" in completed.stdout
-    assert "check 8 conv2d: minigrad gradients match the NumPy reference" in completed.stdout
+    assert "check 8 LeNet CNN: minigrad gradients match the NumPy reference" in completed.stdout
+    assert "check 9 conv2d: minigrad gradients match the NumPy reference" in completed.stdout
     for row in (
-        "| 7 LeNet-5 CNN b64, SGD step | ms | 1 |",
-        "| 7 peak memory, LeNet step | MiB | 1 |",
-        "| 8 conv2d 64->64 3x3 32x32 b32, fw+bw | ms | 1 |",
-        "| 8 same, achieved | GFLOP/s | 1 |",
+        "| 8 LeNet-5 CNN b64, SGD step | ms | 1 |",
+        "| 8 peak memory, LeNet step | MiB | 1 |",
+        "| 9 conv2d 64->64 3x3 32x32 b32, fw+bw | ms | 1 |",
+        "| 9 same, achieved | GFLOP/s | 1 |",
     ):
         assert row in completed.stdout, row
 
@@ -164,3 +164,23 @@ def test_the_first_compiled_call_is_measured_in_eager_steps():
 
     seconds, steps = first_call_in_eager_steps("lecture_mlp", eager_steps=3)
     assert seconds > 0 and steps > 0
+
+
+def test_data_parallel_case_runs_tiny_under_mpi(loopback, monkeypatch):
+    from benchmarks import data_parallel
+    from benchmarks.cases import data_parallel as case
+    from benchmarks.settings import Settings
+
+    for name, value in loopback.items():
+        monkeypatch.setenv(name, value)
+    result = data_parallel.measure(workers=2, batch=16, repeat=2, number=1)
+    assert len(result["step"]) == 2 and all(seconds > 0 for seconds in result["step"])
+    assert len(result["allreduce"]) == 20 and result["bytes"] == 4 * (269_322 + 1)
+    monkeypatch.setattr(data_parallel, "SIDE_BY_SIDE_DELAY", 1.0)
+    alone = data_parallel.measure_side_by_side(batch=8, repeat=2, number=1)
+    assert [len(copy["step"]) for copy in alone] == [2, 2] and alone[0]["allreduce"] == []
+    rows = case({}, Settings(threads=1, repeat=2, long_repeat=1))
+    per_batch = ["steps/s"] * 3 + ["x"]
+    assert [row.unit for row in rows] == per_batch * 2 + ["ms", "%"]
+    assert rows[7].met in ("yes", "NO") and rows[9].met in ("yes", "NO")
+    assert case({}, Settings(threads=2, repeat=2, long_repeat=1)) == []  # runs at threads=1 only

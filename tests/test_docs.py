@@ -108,6 +108,40 @@ def test_the_architecture_page_counts_the_core_files_lines():
         assert abs(lines - int(stated)) <= 0.1 * lines, f"{path} has {lines} lines, not {stated}"
 
 
+def _public_definitions():
+    """(qualified name, object) of every public function, class and method of the package:
+    a module's `__all__` (or its names without a leading underscore) defined in that module,
+    and the public methods and properties of its classes."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.walk_packages(mg.__path__, "minigrad."):
+        module = importlib.import_module(info.name)
+        names = getattr(module, "__all__", None) or [n for n in vars(module) if n[0] != "_"]
+        for name in names:
+            value = getattr(module, name, None)
+            if getattr(value, "__module__", None) != module.__name__:
+                continue
+            if inspect.isfunction(value) or inspect.isclass(value):
+                yield f"{module.__name__}.{name}", value
+            if inspect.isclass(value):
+                for attribute, member in vars(value).items():
+                    if attribute[0] != "_" and (
+                        inspect.isfunction(member)
+                        or isinstance(member, (staticmethod, classmethod, property))
+                    ):
+                        yield f"{module.__name__}.{name}.{attribute}", getattr(value, attribute)
+
+
+def test_every_public_name_has_a_docstring():
+    """help() says what each public function, class and method does; a method may inherit its
+    docstring from the one it overrides (every op's `vjp` from `Op.vjp`)."""
+    definitions = list(_public_definitions())
+    assert len(definitions) > 500
+    missing = [name for name, value in definitions if not inspect.getdoc(value)]
+    assert missing == [], f"no docstring: {missing}"
+
+
 def test_index_links_every_page():
     index = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
     for page in (ROOT / "docs").glob("*.md"):

@@ -36,6 +36,7 @@ SECTIONS = (
     ("minigrad.viz", "Graph rendering"),
     ("minigrad.trace", "Backward-cost tracer"),
     ("minigrad.compile", "Compiled training steps"),
+    ("minigrad.distributed", "Data-parallel training on MPI"),
     ("minigrad.cli.model", "Runs saved by `minigrad train`"),
 )
 

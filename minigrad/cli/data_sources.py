@@ -26,6 +26,7 @@ class Split:
 
     @property
     def classes(self) -> int:
+        """How many classes the labels name (the largest label plus one)."""
         return int(max(self.train_y.max(), self.test_y.max())) + 1
 
 

@@ -12,6 +12,10 @@ end the folder receives the model (`model.npz` + `model.json`, which records the
 one training step (`graph.svg`) and the page that walks its backward pass (`backward.html`),
 written into a staging folder first. Ctrl-C and a failed write
 stop with one line on stderr and keep the last checkpoint.
+
+`--workers N` trains data-parallel on N MPI processes (`workers.py`). Every run draws its batches
+from a `DistributedSampler` (a world of one when alone), so a run takes the same steps on any
+number of workers, and `--resume` may continue it on another number.
 """
 
 from __future__ import annotations
@@ -28,12 +32,12 @@ from pathlib import Path
 import numpy as np
 
 import minigrad as mg
-from minigrad import nn, optim
-from minigrad.data import DataLoader, TensorDataset
+from minigrad import distributed, nn, optim
+from minigrad.data import DataLoader, DistributedSampler, TensorDataset
 
 from minigrad.serialization import atomic_write
 
-from . import artifacts, data_sources, train_step
+from . import artifacts, data_sources, train_step, workers
 from .common import (
     OutputFolder,
     StoreGiven,
@@ -102,6 +106,7 @@ TRAINING_OPTIONS = (
 
 
 def add_parser(subparsers) -> None:
+    """Add the `train` command and its options to the command line."""
     parser = subparsers.add_parser(
         "train",
         help="train an MLP classifier (default: the embedded 8x8 digits) and save the run",
@@ -125,6 +130,7 @@ def add_parser(subparsers) -> None:
     )
     add("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     train_step.add_options(add)
+    workers.add_option(parser)
 
     def option(*names, **settings):
         """A training option: stored in the checkpoint, and taken from it by --resume."""
@@ -206,6 +212,7 @@ class Progress:
                 self.bar = None
 
     def update(self, epoch: int, loss: float, train_acc: float, test_acc: float) -> None:
+        """Show one finished epoch: its loss and accuracies."""
         if self.quiet:
             return
         if self.bar is not None:
@@ -219,22 +226,28 @@ class Progress:
             )
 
     def close(self) -> None:
+        """End the progress display (the bar, or nothing when quiet)."""
         if self.bar is not None:
             self.bar.close()
 
 
 def train_epoch(model, loader, optimizer, step=None) -> tuple[float, float]:
-    """One pass over `loader`: (mean training loss, training accuracy during the pass).
-    `step(x, y) -> (loss, logits)` is the training step (`train_step`; eager if None)."""
+    """One pass over `loader`: (mean training loss, training accuracy during the pass), over
+    the batches of every worker. `step(x, y) -> (loss, logits)` is the training step
+    (`train_step`; eager if None). A worker whose shard of a batch is empty (the last batch of an
+    epoch whose size the workers do not divide) gets (None, None) from it and still takes part in
+    the gradients' average."""
     model.train()
     step = step or train_step.training_step(model, optimizer, compiled=False)
     total_loss, correct, seen = 0.0, 0, 0
     for batch_x, batch_y in loader:
-        loss, logits = step(batch_x, batch_y)
         labels = np.asarray(getattr(batch_y, "data", batch_y))
-        total_loss += loss.item() * len(labels)  # .item(): a float, so no graph is kept alive
-        correct += int((logits.numpy().argmax(axis=1) == labels).sum())
+        loss, logits = step(batch_x, batch_y)
+        if len(labels):
+            total_loss += loss.item() * len(labels)  # .item(): a float, so no graph is kept alive
+            correct += int((logits.numpy().argmax(axis=1) == labels).sum())
         seen += len(labels)
+    total_loss, correct, seen = workers.epoch_totals(total_loss, correct, seen)
     return total_loss / seen, correct / seen
 
 
@@ -308,6 +321,7 @@ class Training:
 
     @property
     def checkpoint_path(self) -> Path:
+        """Where this run keeps its checkpoint: in its run folder."""
         return Path(self.args.out) / CHECKPOINT
 
     def state_dict(self) -> dict:
@@ -346,7 +360,10 @@ class Training:
         self.run_id = checkpoint["run"]
 
     def save_checkpoint(self) -> None:
-        """Replace the run folder's checkpoint with this epoch's (atomically)."""
+        """Replace the run folder's checkpoint with this epoch's (atomically); rank 0 alone
+        writes it."""
+        if not distributed.is_main():
+            return
         path = self.checkpoint_path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -375,14 +392,25 @@ class Training:
 
 
 def reason(error: OSError) -> str:
+    """An OS error in a few words (its strerror), for a one-line message."""
     return error.strerror or str(error)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train as the options say, alone or launching the workers; the exit status."""
+    if workers.launch_needed(args):
+        return workers.launch(args)
+    workers.join(args)
+    return workers.as_one_worker(run_training, args)
+
+
+def run_training(args: argparse.Namespace) -> int:
+    """Train in this process (one worker of the world); write the run if it is the main one."""
     checkpoint = read_checkpoint(args) if args.resume else None
     hidden = hidden_widths(args)
     data_sources.check_source(args.data, args.data_dir)
-    check_writable(args.out)
+    if distributed.is_main():  # the one worker that writes the run folder
+        check_writable(args.out)
     try:
         training = start(args, hidden)
     except KeyboardInterrupt:
@@ -391,8 +419,11 @@ def run(args: argparse.Namespace) -> int:
     if checkpoint is not None:
         training.load_state_dict(checkpoint)
         print(f"resuming {args.out} after epoch {training.epoch} of {args.epochs}")
+    distributed.broadcast_state(training.model)
     try:
         train(training)
+        if not distributed.is_main():
+            return 0
         files, notes = write_run(training)
     except KeyboardInterrupt:
         print(f"minigrad train: interrupted; {training.kept()}", file=sys.stderr)
@@ -408,6 +439,9 @@ def run(args: argparse.Namespace) -> int:
 
 def report_divergence(training: Training, error: Diverged) -> int:
     """Write what the diverged run has (its history and curves, no model) and say so."""
+    if not distributed.is_main():
+        return 0  # rank 0 writes, reports and ends the job with status 1; an abort here could
+        # end it before rank 0 has written
     try:
         files, _ = write_run(training, with_model=False)
     except RunFailed as failure:
@@ -498,10 +532,10 @@ def start(args: argparse.Namespace, hidden: list[int]) -> Training:
     default_lr, make_optimizer = OPTIMIZERS[args.optimizer]
     lr = default_lr if args.lr is None else args.lr
     optimizer = make_optimizer(model.parameters(), lr)
+    dataset = TensorDataset(mg.tensor(train_x), mg.tensor(split.train_y))
+    sampler = DistributedSampler(dataset, seed=args.seed)
     loader = DataLoader(
-        TensorDataset(mg.tensor(train_x), mg.tensor(split.train_y)),
-        batch_size=args.batch_size,
-        shuffle=True,
+        dataset, batch_size=workers.local_batch_size(args.batch_size), sampler=sampler
     )
     print(
         f"data {args.data}: {len(train_x)} training and {len(test_x)} test examples, "
@@ -524,6 +558,7 @@ def train(training: Training) -> None:
 
 
 def train_epochs(training: Training, progress: Progress) -> None:
+    """Run the remaining epochs, checkpointing after each; stop with Diverged on a NaN loss."""
     args, history = training.args, training.history
     step = train_step.training_step(
         training.model, training.optimizer, not args.no_compile, args.show_code
@@ -531,6 +566,7 @@ def train_epochs(training: Training, progress: Progress) -> None:
     try:
         for epoch in range(training.epoch + 1, args.epochs + 1):
             started = time.perf_counter()
+            workers.start_epoch(training.loader, args.seed, epoch - 1)
             lr = training.optimizer.param_groups[0]["lr"]
             loss, train_acc = train_epoch(training.model, training.loader, training.optimizer, step)
             if not math.isfinite(loss):

@@ -2,7 +2,9 @@
 `--no-compile` asks for eager; `--show-code` prints the generated step once it is traced.
 
 Compiled and eager steps give the same weights bit for bit for one seed (docs/compile.md), so
-the option changes speed only.
+the option changes speed only. Under `--workers` the step is eager: it exchanges the gradients
+between backward and the update (`distributed.allreduce_gradients`), which reads their values,
+and a value read cannot be traced.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import minigrad as mg
-from minigrad import nn
+from minigrad import distributed, nn
 
 
 def add_options(add: Callable) -> None:
@@ -33,7 +35,9 @@ def training_step(
 ) -> Callable:
     """`step(x, y) -> (loss, logits)`: forward, cross-entropy, zero_grad, backward, update;
     compiled by `mg.compile` if `compiled`, printing its code after the first call if
-    `show_code`."""
+    `show_code`. With more than one worker, the data-parallel step (eager)."""
+    if distributed.world_size() > 1:
+        return data_parallel_step(model, optimizer)
 
     def step(x, y):
         logits = model(x)
@@ -58,3 +62,23 @@ def training_step(
         return result
 
     return showing
+
+
+def data_parallel_step(model: nn.Module, optimizer) -> Callable:
+    """The step of one worker of several: its shard's gradients, averaged with the others'
+    (weighted by shard size) before every worker applies the same update. An empty shard
+    computes nothing, returns (None, None), and still joins the exchange with zeros."""
+
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = logits = None
+        count = len(getattr(y, "data", y))
+        if count:
+            logits = model(x)
+            loss = nn.functional.cross_entropy(logits, y)
+            loss.backward()
+        distributed.allreduce_gradients(model.parameters(), count)
+        optimizer.step()
+        return loss, logits
+
+    return step

@@ -297,6 +297,7 @@ class Scalar:
 
 
 def _refuse(*args, **kwargs):
+    """Refuse to hand a symbol's value to Python: the op must then be called as itself."""
     raise Unlowerable("the op reads a value in Python")
 
 

@@ -14,3 +14,4 @@ from .datasets import (
 )
 from .loader import DataLoader
 from .mnist import load_mnist
+from .sampler import DistributedSampler

@@ -197,6 +197,7 @@ class Module:
                     yield (f"{prefix}.{name}" if prefix else name), buffer
 
     def buffers(self) -> Iterator[Tensor]:
+        """Every buffer below this module (`named_buffers` without the names)."""
         for _, buffer in self.named_buffers():
             yield buffer
 

@@ -38,7 +38,7 @@ def _columns(x: np.ndarray, kernel: tuple, stride, padding, dilation, groups: in
     into channel-major columns instead moved 4 bytes at a time: the matrix of a 64-channel 3x3
     layer on a batch of 32 32x32 images took 32 ms that way and 8 ms this way (1 thread), and the
     layer's forward and gradients went from 1.3x to 0.9x the hand-written NumPy step's
-    (benchmark case 8).
+    (benchmark case 9).
     """
     n, channels = x.shape[:2]
     image = np.ascontiguousarray(pad(x, padding).transpose(0, 2, 3, 1))
