@@ -54,12 +54,15 @@ def _check_per_channel(fn: str, role: str, value, channels: int) -> None:
 
 
 def _update_running(running: Tensor | None, batch_value: Tensor, momentum: float) -> None:
-    """running <- (1 - momentum) running + momentum batch_value, in place and without gradient."""
+    """running <- (1 - momentum) running + momentum batch_value, in place and without gradient.
+
+    Written with Tensor ops and `copy_`, not on `.data`, so that `mg.compile` sees the write:
+    it then runs a step holding it eagerly rather than replay one that skips it."""
     if running is None:
         return
     with no_grad():
-        batch = batch_value.data.reshape(running.shape).astype(running.dtype, copy=False)
-        running.copy_((1 - momentum) * running.data + momentum * batch)
+        batch = batch_value.reshape(running.shape).to(running.dtype)
+        running.copy_(running * (1 - momentum) + batch * momentum)
 
 
 def batch_norm(

@@ -82,6 +82,23 @@ def test_batchnorm_argument_errors(options, error, message):
         nn.BatchNorm2d(**options)
 
 
+def test_a_compiled_batch_norm_step_refuses_rather_than_freezing_its_statistics():
+    from minigrad.compile.errors import TraceError
+
+    model = nn.BatchNorm1d(2)
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x):
+        loss = model(x).square().sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    with pytest.raises(TraceError, match="cannot trace"):
+        mg.compile(step)(mg.randn(8, 2))
+
+
 def test_buffers_are_in_the_state_dict_but_not_among_the_parameters():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(2, 1))
     names = ["1.running_mean", "1.running_var", "1.num_batches_tracked"]

@@ -85,6 +85,13 @@ def build_cnn(architecture: dict) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def compilable(model: nn.Module) -> bool:
+    """Whether `mg.compile` can replay the model's training step: not when it keeps buffers, as
+    batch norm does, whose running statistics each step updates in place outside the recorded
+    ops (the compiled step cannot trace them), so the CNN trains eagerly."""
+    return next(iter(model.buffers()), None) is None
+
+
 def describe(architecture: dict) -> str:
     """One line naming the model's layers: `64-128-64-10 relu` or `cnn 8x8 conv16-conv32-10`."""
     if architecture.get("model") == "cnn":

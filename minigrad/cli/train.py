@@ -57,6 +57,7 @@ from .model import (
     MODELS,
     build_model,
     cnn_architecture,
+    compilable,
     describe,
     evaluate,
     feature_scaling,
@@ -560,9 +561,8 @@ def train(training: Training) -> None:
 def train_epochs(training: Training, progress: Progress) -> None:
     """Run the remaining epochs, checkpointing after each; stop with Diverged on a NaN loss."""
     args, history = training.args, training.history
-    step = train_step.training_step(
-        training.model, training.optimizer, not args.no_compile, args.show_code
-    )
+    compiled = not args.no_compile and compilable(training.model)
+    step = train_step.training_step(training.model, training.optimizer, compiled, args.show_code)
     try:
         for epoch in range(training.epoch + 1, args.epochs + 1):
             started = time.perf_counter()
