@@ -308,6 +308,37 @@ def test_a_manual_update_through_data_is_a_value_read():
         mg.compile(step)(mg.ones(4, 3))
 
 
+def test_a_buffer_changed_outside_the_ops_keeps_the_step_eager():
+    """A module that updates a buffer with NumPy (as library code may, unseen by the value-read
+    check) must not be replayed without the update: the replay differs, so it stays eager."""
+
+    class Counting(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = nn.Linear(3, 2)
+            self.register_buffer("calls", mg.zeros(1))
+
+        def forward(self, x):
+            np.add(self.calls._data, 1, out=self.calls._data)  # not an op, not a .data read
+            return self.layer(x)
+
+    model = Counting()
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x):
+        loss = model(x).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    compiled = mg.compile(step)
+    with pytest.warns(CompileWarning, match="replay differed"):
+        compiled(mg.ones(4, 3))
+    compiled(mg.ones(4, 3))
+    assert model.calls.data.tolist() == [2.0]
+
+
 def test_a_hook_runs_eagerly_with_a_warning():
     model = nn.Linear(3, 1)
     seen = []

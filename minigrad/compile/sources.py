@@ -138,3 +138,7 @@ def _add_module(sources: Sources, name: str, module: Module) -> None:
     prefix = "" if first or not name else f"{name}."
     for path, param in module.named_parameters():
         sources.add_tensor(prefix + path, param)
+    # Buffers too: a step that changes one outside the ops (running statistics written on
+    # .data) then fails the check that its replay equals the eager call, and stays eager.
+    for path, buffer in module.named_buffers():
+        sources.add_tensor(prefix + path, buffer)
