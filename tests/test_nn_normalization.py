@@ -82,21 +82,36 @@ def test_batchnorm_argument_errors(options, error, message):
         nn.BatchNorm2d(**options)
 
 
-def test_a_compiled_batch_norm_step_refuses_rather_than_freezing_its_statistics():
-    from minigrad.compile.errors import TraceError
+def test_a_compiled_batch_norm_step_runs_eagerly_rather_than_freezing_its_statistics():
+    from minigrad.compile import CompileWarning
 
-    model = nn.BatchNorm1d(2)
-    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    def make():
+        mg.manual_seed(0)
+        model = nn.BatchNorm1d(2)
+        optimizer = optim.SGD(model.parameters(), lr=0.1)
 
-    def step(x):
-        loss = model(x).square().sum()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss
+        def step(x):
+            loss = model(x).square().sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            return loss
 
-    with pytest.raises(TraceError, match="cannot trace"):
-        mg.compile(step)(mg.randn(8, 2))
+        return model, step
+
+    batches = [mg.tensor(np.random.default_rng(k).standard_normal((8, 2))) for k in range(3)]
+    eager_model, eager_step = make()
+    for batch in batches:
+        eager_step(batch)
+    model, step = make()
+    compiled = mg.compile(step)
+    with pytest.warns(CompileWarning, match="runs eagerly"):
+        compiled(batches[0])
+    for batch in batches[1:]:
+        compiled(batch)
+    assert model.num_batches_tracked.item() == 3
+    np.testing.assert_array_equal(model.running_mean.data, eager_model.running_mean.data)
+    np.testing.assert_array_equal(model.running_var.data, eager_model.running_var.data)
 
 
 def test_buffers_are_in_the_state_dict_but_not_among_the_parameters():
