@@ -31,7 +31,12 @@ def conform(grad, shape: tuple, dtype: np.dtype) -> np.ndarray:
 def store_grads(entries: tuple) -> None:
     """Add each `(leaf, grad, fresh)` into `leaf.grad`, as backward does: `fresh` says the walk
     made `grad` itself; any other array is copied if it is a view, read-only, or already given
-    to another leaf, so every `.grad` owns its buffer."""
+    to another leaf, so every `.grad` owns its buffer.
+
+    It writes the slot behind `.grad` rather than through its checked setter: the program was
+    traced for these shapes and dtypes, and its guards hold them. That took benchmark case 2's
+    compiled step from 1.33-1.34x to 1.25-1.26x the hand-written step (two runs each, idle
+    machine)."""
     handed_out: set = set()
     for leaf, grad, fresh in entries:
         if not fresh and (
@@ -39,8 +44,8 @@ def store_grads(entries: tuple) -> None:
         ):
             grad = grad.copy()
         handed_out.add(id(grad))
-        current = leaf.grad
+        current = leaf._grad
         if current is None:
-            leaf.grad = grad
+            leaf._grad = grad  # its shape and dtype were checked when the step was traced
         else:
             current += grad  # into the buffer .grad holds, as backward adds
