@@ -325,3 +325,27 @@ def test_pooling_layers_and_flatten_feed_a_linear_head():
     assert out.shape == (3, 10)
     out.sum().backward()
     assert all(p.grad is not None and p.grad.shape == p.shape for p in model.parameters())
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_an_empty_batch_convolves_to_an_empty_batch_with_zero_weight_gradients(groups):
+    x = mg.tensor(np.zeros((0, 4, 5, 5)), requires_grad=True)
+    w = mg.tensor(np.ones((6, 4 // groups, 3, 3)), requires_grad=True)
+    b = mg.tensor(np.ones(6), requires_grad=True)
+    y = F.conv2d(x, w, b, padding=1, groups=groups)
+    assert y.shape == (0, 6, 5, 5)
+    y.sum().backward()
+    assert x.grad.shape == (0, 4, 5, 5)
+    np.testing.assert_array_equal(w.grad, np.zeros(w.shape))
+    np.testing.assert_array_equal(b.grad, np.zeros(6))
+    line = F.conv1d(mg.tensor(np.zeros((0, 2, 7))), mg.tensor(np.ones((3, 2, 3))))
+    assert line.shape == (0, 3, 5)
+
+
+@pytest.mark.parametrize("pool", [F.max_pool2d, F.avg_pool2d], ids=["max", "avg"])
+def test_an_empty_batch_pools_to_an_empty_batch(pool):
+    x = mg.tensor(np.zeros((0, 3, 4, 4)), requires_grad=True)
+    y = pool(x, 2)
+    assert y.shape == (0, 3, 2, 2)
+    y.sum().backward()
+    assert x.grad.shape == (0, 3, 4, 4)

@@ -45,7 +45,10 @@ def _columns(x: np.ndarray, kernel: tuple, stride, padding, dilation, groups: in
     view = windows(image.transpose(0, 3, 1, 2), kernel, stride, (0, 0), dilation)
     _, _, rows, cols, kh, kw = view.shape  # view: (N, C, H_out, W_out, kH, kW), C innermost
     grouped = view.reshape(n, groups, channels // groups, rows, cols, kh, kw)
-    matrix = grouped.transpose(1, 0, 3, 4, 5, 6, 2).reshape(groups, n * rows * cols, -1)
+    columns = (
+        kh * kw * (channels // groups)
+    )  # spelled out: -1 cannot stand for it in an empty batch
+    matrix = grouped.transpose(1, 0, 3, 4, 5, 6, 2).reshape(groups, n * rows * cols, columns)
     return matrix, (rows, cols)
 
 
@@ -82,7 +85,9 @@ def _weight_matrix(weight, groups: int):
     `_columns` orders them."""
     out_channels, per_group, kh, kw = weight.shape
     grouped = weight.reshape(groups, out_channels // groups, per_group, kh, kw)
-    return grouped.transpose(0, 1, 3, 4, 2).reshape(groups, out_channels // groups, -1)
+    return grouped.transpose(0, 1, 3, 4, 2).reshape(
+        groups, out_channels // groups, kh * kw * per_group
+    )
 
 
 def _from_nchw(y: np.ndarray, groups: int) -> np.ndarray:
@@ -91,7 +96,7 @@ def _from_nchw(y: np.ndarray, groups: int) -> np.ndarray:
     which the matmul cannot hand to BLAS (four times slower on a 64-channel 32x32 batch)."""
     n, channels, rows, cols = y.shape
     grouped = y.reshape(n, groups, channels // groups, rows, cols).transpose(1, 0, 3, 4, 2)
-    return np.ascontiguousarray(grouped).reshape(groups, n * rows * cols, -1)
+    return np.ascontiguousarray(grouped).reshape(groups, n * rows * cols, channels // groups)
 
 
 def _to_nchw(matrix: np.ndarray, n: int, rows: int, cols: int) -> np.ndarray:
