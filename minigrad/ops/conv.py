@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Cost, Op, Sample, call, sample_values, size
-from .windows import output_size, pad, windows
+from .windows import output_size, pad, tap_reads, windows
 
 
 def _columns(x: np.ndarray, kernel: tuple, stride, padding, dilation, groups: int):
@@ -68,16 +68,10 @@ def _add_columns(matrix: np.ndarray, input_shape, kernel, stride, padding, dilat
     image = np.zeros((groups, n, height + 2 * ph, width + 2 * pw, per_group), dtype=matrix.dtype)
     for i in range(kh):
         for j in range(kw):
-            image[:, :, _taps(i, dh, sh, rows), _taps(j, dw, sw, cols)] += taps[:, :, :, :, i, j]
+            rows_read, cols_read = tap_reads(i, dh, sh, rows), tap_reads(j, dw, sw, cols)
+            image[:, :, rows_read, cols_read] += taps[:, :, :, :, i, j]
     image = image[:, :, ph : ph + height, pw : pw + width]
     return np.ascontiguousarray(image.transpose(1, 0, 4, 2, 3)).reshape(input_shape)
-
-
-def _taps(tap: int, dilation: int, stride: int, count: int) -> slice:
-    """The places along one axis of the padded input that kernel tap `tap` reads, one per output
-    position: tap dilation, tap dilation + stride, ..., `count` of them."""
-    start = tap * dilation
-    return slice(start, start + stride * (count - 1) + 1, stride)
 
 
 def _weight_matrix(weight, groups: int):

@@ -41,6 +41,13 @@ def windows(
     return view[..., ::sh, ::sw, ::dh, ::dw]
 
 
+def tap_reads(tap: int, dilation: int, stride: int, count: int) -> slice:
+    """The places along one axis of the padded input that kernel tap `tap` reads, one per output
+    position: tap dilation, tap dilation + stride, ..., `count` of them."""
+    start = tap * dilation
+    return slice(start, start + stride * (count - 1) + 1, stride)
+
+
 def col2im(
     columns: np.ndarray, size: Pair, stride: Pair, padding: Pair, dilation: Pair
 ) -> np.ndarray:
@@ -56,8 +63,5 @@ def col2im(
     out = np.zeros((*lead, height + 2 * ph, width + 2 * pw), dtype=columns.dtype)
     for i in range(kh):
         for j in range(kw):
-            top, left = i * dh, j * dw
-            rows_read = slice(top, top + sh * (rows - 1) + 1, sh)
-            cols_read = slice(left, left + sw * (cols - 1) + 1, sw)
-            out[..., rows_read, cols_read] += columns[..., i, j]
+            out[..., tap_reads(i, dh, sh, rows), tap_reads(j, dw, sw, cols)] += columns[..., i, j]
     return np.ascontiguousarray(out[..., ph : ph + height, pw : pw + width])
