@@ -22,7 +22,7 @@ from .loss_reduction import check_reduction, reduce_loss
 from .normalization import batch_norm as batch_norm
 from .normalization import layer_norm as layer_norm
 from .random import generator
-from .tensor import ShapeError, Tensor, _normalize_axis, _one_of, apply
+from .tensor import ShapeError, Tensor, _broadcasts_to, _normalize_axis, _one_of, apply
 
 
 def _tensor(value) -> Tensor:
@@ -551,11 +551,7 @@ def _check_broadcasts_to(name: str, role: str, value, shape: tuple) -> None:
             "keyword (PyTorch's third argument is weight)"
         )
     value_shape = np.shape(value.data if isinstance(value, Tensor) else value)
-    try:
-        fits = np.broadcast_shapes(value_shape, shape) == shape
-    except ValueError:
-        fits = False
-    if not fits:
+    if not _broadcasts_to(value_shape, shape):
         raise ValueError(
             f"{name}: {role} of shape {value_shape} does not broadcast to the input's shape {shape}"
         )

@@ -11,7 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
-from .tensor import ShapeError, Tensor, ValuesIndices, _is_integer, _single_axis, apply, wrap
+from .tensor import (
+    ShapeError,
+    Tensor,
+    ValuesIndices,
+    _broadcasts_to,
+    _is_integer,
+    _single_axis,
+    apply,
+    wrap,
+)
 
 
 def _constant(value, dtype) -> Tensor:
@@ -122,11 +131,7 @@ def masked_fill(x: Tensor, mask, value) -> Tensor:
     condition = _values(mask)
     if condition.dtype != np.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {condition.dtype}")
-    try:
-        fits = np.broadcast_shapes(condition.shape, x.shape) == x.shape
-    except ValueError:
-        fits = False
-    if not fits:
+    if not _broadcasts_to(condition.shape, x.shape):
         raise ShapeError(
             f"masked_fill: a mask of shape {condition.shape} does not broadcast to the input's "
             f"shape {x.shape}"

@@ -181,6 +181,14 @@ def _move_retain_grad(previous: Node, node: Node, tensor: Tensor) -> None:
     node.hooks = moving or None
 
 
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether an array of `shape` broadcasts to exactly `target` (NumPy's rule)."""
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
 def _shape_error(op, arrays: list, error: ValueError) -> ValueError:
     """The error for a forward that NumPy refused: a ShapeError naming both shapes when they do
     not fit, else NumPy's own complaint under the op's name (an integer to a negative power)."""
@@ -1043,11 +1051,7 @@ class Tensor:
         shape = tuple(
             self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape)
         )
-        try:
-            fits = np.broadcast_shapes(self.shape, shape) == shape
-        except ValueError:
-            fits = False
-        if not fits:
+        if not _broadcasts_to(self.shape, shape):
             raise ShapeError(f"cannot broadcast a tensor of shape {self.shape} to {shape}")
         if shape == self.shape:
             return self
@@ -1238,11 +1242,7 @@ def _update_in_place(tensor: Tensor, op, ufunc, other, name: str) -> Tensor:
 def _fill_in_place(tensor: Tensor, source: Tensor, name: str) -> Tensor:
     """`tensor[...] = source`, broadcast. Recorded, the tensor becomes a fresh copy of source:
     its old values are dropped, never combined with the new (0 * inf would be NaN)."""
-    try:
-        target = np.broadcast_shapes(source.shape, tensor.shape) == tensor.shape
-    except ValueError:
-        target = False
-    if not target:
+    if not _broadcasts_to(source.shape, tensor.shape):
         raise ShapeError(
             f"{name}: cannot copy values of shape {source.shape} into a tensor of shape "
             f"{tensor.shape}"
