@@ -25,14 +25,20 @@ form = "modules"
 def mlp_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
     """One compiled SGD step per call on a private copy of the weights; returns its gradients."""
     model, optimizer, inputs, targets, loss_function = minigrad_steps.module_network(problem)
+    return _compiled_trainer(model, optimizer, lambda: loss_function(model(inputs), targets))
+
+
+def _compiled_trainer(model, optimizer, loss: Callable) -> Callable[[], list[np.ndarray]]:
+    """`mg.compile` of one SGD step on `model` minimizing `loss()`; each call of the result runs
+    it and returns the gradients. Its `.compiled` is the compiled step (its code, for a reader)."""
     parameters = list(model.parameters())
 
     def step():
         optimizer.zero_grad()
-        loss = loss_function(model(inputs), targets)
-        loss.backward()
+        value = loss()
+        value.backward()
         optimizer.step()
-        return loss
+        return value
 
     compiled = mg.compile(step)
 
@@ -40,7 +46,7 @@ def mlp_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
         compiled()
         return [parameter.grad for parameter in parameters]
 
-    train.compiled = compiled  # type: ignore[attr-defined]  # its code, for a reader
+    train.compiled = compiled  # type: ignore[attr-defined]
     return train
 
 
@@ -64,22 +70,9 @@ def chain_phases(start: np.ndarray, length: int) -> tuple[Callable, Callable]:
 def cnn_trainer(problem) -> Callable[[], list[np.ndarray]]:
     """One compiled SGD step of the LeNet network per call; returns its gradients."""
     model, optimizer, inputs = minigrad_steps.cnn_network(problem)
-    parameters = list(model.parameters())
-
-    def step():
-        optimizer.zero_grad()
-        loss = minigrad_steps.F.cross_entropy(model(inputs), problem.targets)
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    compiled = mg.compile(step)
-
-    def train() -> list[np.ndarray]:
-        compiled()
-        return [parameter.grad for parameter in parameters]
-
-    return train
+    return _compiled_trainer(
+        model, optimizer, lambda: minigrad_steps.F.cross_entropy(model(inputs), problem.targets)
+    )
 
 
 def conv_gradients(problem) -> Callable[[], list[np.ndarray]]:

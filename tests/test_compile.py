@@ -18,6 +18,7 @@ from minigrad.optim import lr_scheduler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import problems  # noqa: E402
+from benchmarks.minigrad_steps import module_layers  # noqa: E402
 
 OPTIMIZERS = {
     "sgd": lambda params: optim.SGD(params, lr=0.05),
@@ -30,21 +31,11 @@ OPTIMIZERS = {
 
 
 def benchmark_network(problem, dropout: float = 0.0):
-    """The benchmark network of `problem` as modules (as benchmarks/minigrad_steps.py builds it),
+    """The benchmark network of `problem` as modules (benchmarks/minigrad_steps.py builds it),
     with its inputs and loss; dropout after each hidden activation if asked."""
-    layers = []
-    for i, (fan_in, fan_out) in enumerate(zip(problem.sizes[:-1], problem.sizes[1:])):
-        linear = nn.Linear(fan_in, fan_out)
-        linear.weight.data = problem.parameters[2 * i].copy()
-        linear.bias.data = problem.parameters[2 * i + 1].copy()
-        layers.append(linear)
-        if i < len(problem.sizes) - 2:
-            layers.append(nn.Tanh() if problem.activation == "tanh" else nn.ReLU(inplace=True))
-            if dropout:
-                layers.append(nn.Dropout(dropout))
     targets = problem.targets if problem.loss == "cross_entropy" else mg.Tensor(problem.targets)
     loss = F.mse_loss if problem.loss == "mse" else F.cross_entropy
-    return nn.Sequential(*layers), mg.Tensor(problem.inputs), targets, loss
+    return module_layers(problem, dropout), mg.Tensor(problem.inputs), targets, loss
 
 
 def train(problem, optimizer_name: str, compiled: bool, steps: int, dropout: float = 0.0):
