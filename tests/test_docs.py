@@ -54,29 +54,23 @@ def test_page_runs(page, tmp_path, monkeypatch):
             pytest.fail(f"{page.relative_to(ROOT)}, block at line {line}: {error!r}")
 
 
+def _generated(tool: str) -> str:
+    """What `tools/<tool> --stdout` prints: the page as its generator would write it now."""
+    command = [sys.executable, str(ROOT / "tools" / tool), "--stdout"]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
 def test_api_reference_is_up_to_date():
-    generated = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "gen_api_docs.py"), "--stdout"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
     current = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
-    assert current == generated, (
+    assert current == _generated("gen_api_docs.py"), (
         "docs/api.md is out of date with the docstrings; regenerate it with "
         "`python tools/gen_api_docs.py`"
     )
 
 
 def test_cost_table_is_read_from_the_op_table():
-    generated = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "gen_cost_table.py"), "--stdout"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
     current = (ROOT / "docs" / "trace.md").read_text(encoding="utf-8")
-    assert current == generated, (
+    assert current == _generated("gen_cost_table.py"), (
         "the cost table in docs/trace.md differs from the ops' own costs; regenerate it with "
         "`python tools/gen_cost_table.py`"
     )
