@@ -349,3 +349,32 @@ def test_an_empty_batch_pools_to_an_empty_batch(pool):
     assert y.shape == (0, 3, 2, 2)
     y.sum().backward()
     assert x.grad.shape == (0, 3, 4, 4)
+
+
+def test_max_pool2d_sends_the_gradient_to_the_first_nan():
+    """max lets NaN through, and the window's first NaN (row-major) takes the gradient."""
+    x = leaf([[[[1.0, np.nan], [np.nan, 2.0]]]])
+    y = F.max_pool2d(x, 2)
+    assert np.isnan(y.data).all()
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [[[[0.0, 1.0], [0.0, 0.0]]]])
+
+
+def test_max_pool2d_ties_go_first_in_overlapping_padded_windows():
+    """Stride 1 and padding 1 on equal values: each window's first element of x takes its
+    gradient, the windows sharing the top-left corner add up there."""
+    x = leaf(np.ones((1, 1, 2, 2)))
+    y = F.max_pool2d(x, 2, stride=1, padding=1)
+    assert y.shape == (1, 1, 3, 3)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [[[[4.0, 2.0], [2.0, 1.0]]]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("pool", [F.max_pool2d, F.avg_pool2d], ids=["max", "avg"])
+def test_pooling_keeps_the_dtype(pool, dtype):
+    x = mg.tensor(np.arange(32, dtype=dtype).reshape(2, 1, 4, 4), requires_grad=True)
+    y = pool(x, 2)
+    assert y.dtype == dtype
+    y.sum().backward()
+    assert x.grad.dtype == dtype and x.grad.shape == x.shape
