@@ -114,62 +114,74 @@ def chain_phases(start: np.ndarray, length: int) -> tuple[Callable, Callable]:
 
 
 def im2col(x: np.ndarray, size: int) -> np.ndarray:
-    """x (N, C, H, W) as the matrix (N H_out W_out, C size size) of its size x size windows."""
-    windows = np.lib.stride_tricks.sliding_window_view(x, (size, size), axis=(2, 3))
-    n, _, rows, cols = windows.shape[:4]
-    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * rows * cols, -1)
+    """x (N, C, H, W) as the matrix (C size size, H_out W_out N) of its size x size windows,
+    read from a batch-last copy (C, H, W, N) of x, so the copy moves W_out N values at a time."""
+    image = np.ascontiguousarray(x.transpose(1, 2, 3, 0))
+    windows = np.lib.stride_tricks.sliding_window_view(image, (size, size), axis=(1, 2))
+    channels, rows, cols, n = windows.shape[:4]
+    return windows.transpose(0, 4, 5, 1, 2, 3).reshape(channels * size * size, rows * cols * n)
 
 
 def col2im(columns: np.ndarray, shape: tuple, size: int) -> np.ndarray:
-    """The adjoint of im2col: (N H_out W_out, C size size) added back into zeros of `shape`."""
+    """The adjoint of im2col: (C size size, H_out W_out N) added back into zeros of `shape`."""
     n, channels, height, width = shape
     rows, cols = height - size + 1, width - size + 1
-    blocks = columns.reshape(n, rows, cols, channels, size, size).transpose(0, 3, 4, 5, 1, 2)
-    out = np.zeros(shape, dtype=columns.dtype)
+    blocks = columns.reshape(channels, size, size, rows, cols, n)
+    out = np.zeros((channels, height, width, n), dtype=columns.dtype)
     for i in range(size):
         for j in range(size):
-            out[:, :, i : i + rows, j : j + cols] += blocks[:, :, i, j]
-    return out
+            out[:, i : i + rows, j : j + cols] += blocks[:, i, j]
+    return out.transpose(3, 0, 1, 2)
 
 
 def conv_forward(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None):
     """The valid convolution (N, C_out, H_out, W_out) and the im2col matrix it read."""
     size = kernel.shape[-1]
     columns = im2col(x, size)
-    out = columns @ kernel.reshape(len(kernel), -1).T
+    out = kernel.reshape(len(kernel), -1) @ columns
     if bias is not None:
-        out += bias
+        out += bias[:, None]
     rows, cols = x.shape[2] - size + 1, x.shape[3] - size + 1
-    return out.reshape(len(x), rows, cols, -1).transpose(0, 3, 1, 2), columns
+    return out.reshape(-1, rows, cols, len(x)).transpose(3, 0, 1, 2), columns
 
 
 def conv_backward(upstream, kernel, columns, input_shape, need_input: bool = True):
     """(d input or None, d kernel, d bias) of a valid convolution, from its im2col matrix."""
-    flat = upstream.transpose(0, 2, 3, 1).reshape(-1, len(kernel))
-    grad_kernel = (flat.T @ columns).reshape(kernel.shape)
-    grad_bias = flat.sum(axis=0)
+    flat = np.ascontiguousarray(upstream.transpose(1, 2, 3, 0)).reshape(len(kernel), -1)
+    grad_kernel = (flat @ columns.T).reshape(kernel.shape)
+    grad_bias = flat.sum(axis=1)
     if not need_input:
         return None, grad_kernel, grad_bias
     size = kernel.shape[-1]
-    return col2im(flat @ kernel.reshape(len(kernel), -1), input_shape, size), grad_kernel, grad_bias
+    grad = col2im(kernel.reshape(len(kernel), -1).T @ flat, input_shape, size)
+    return grad, grad_kernel, grad_bias
+
+
+def _pool_taps(x: np.ndarray) -> list[np.ndarray]:
+    """The four (N, C, H/2, W/2) views of x's 2x2 windows, one per tap in row-major order."""
+    n, channels, height, width = x.shape
+    windows = x.reshape(n, channels, height // 2, 2, width // 2, 2)
+    return [windows[:, :, :, i, :, j] for i in range(2) for j in range(2)]
 
 
 def pool_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """2x2 max pooling and, per window, the position (0..3) of its first maximum."""
-    n, channels, height, width = x.shape
-    windows = x.reshape(n, channels, height // 2, 2, width // 2, 2).transpose(0, 1, 2, 4, 3, 5)
-    windows = windows.reshape(n, channels, height // 2, width // 2, 4)
-    where = windows.argmax(axis=-1)
-    return np.take_along_axis(windows, where[..., None], axis=-1)[..., 0], where
+    """2x2 max pooling and, per window, the position (0..3) of its first maximum: a maximum and
+    a comparison per tap, the last tap first so the first maximum is written last."""
+    taps = _pool_taps(x)
+    pooled = np.maximum(np.maximum(taps[0], taps[1]), np.maximum(taps[2], taps[3]))
+    where = np.zeros(pooled.shape, dtype=np.intp)
+    for tap in (3, 2, 1, 0):
+        np.copyto(where, tap, where=taps[tap] == pooled)
+    return pooled, where
 
 
 def pool_backward(upstream: np.ndarray, where: np.ndarray) -> np.ndarray:
     """Each window's gradient to its first maximum, back in the (N, C, H, W) layout."""
     n, channels, rows, cols = upstream.shape
-    spread = np.zeros((n, channels, rows, cols, 4), dtype=upstream.dtype)
-    np.put_along_axis(spread, where[..., None], upstream[..., None], axis=-1)
-    spread = spread.reshape(n, channels, rows, cols, 2, 2).transpose(0, 1, 2, 4, 3, 5)
-    return spread.reshape(n, channels, 2 * rows, 2 * cols)
+    grad = np.empty((n, channels, 2 * rows, 2 * cols), dtype=upstream.dtype)
+    for tap, view in enumerate(_pool_taps(grad)):
+        np.multiply(upstream, where == tap, out=view)
+    return grad
 
 
 def lenet_gradients(parameters: list[np.ndarray], problem) -> list[np.ndarray]:

@@ -8,12 +8,12 @@ Shapes: x (N, C_in, H, W), weight (C_out, C_in / G, kH, kW) for G groups, output
 
 c running over the C_in / G input channels of output channel o's group.
 
-im2col lays the windows out as the rows of a matrix X (N H_out W_out rows of kH kW C_in/G
-columns, per group, ordered tap by tap with the channels innermost; the weight matrix W is
-ordered alike), so the convolution is one matrix product Y = X W^T, costing
+im2col lays the windows out as the columns of a matrix X (per group, kH kW C_in/G rows ordered
+as the weight's (channel, tap i, tap j), and H_out W_out N columns, the batch innermost), so the
+convolution is one matrix product Y = W X of the weight matrix W (C_out/G, kH kW C_in/G), costing
 2 N C_out H_out W_out (C_in/G) kH kW flops. The VJP is that of a matmul (lecture 001, slide
-'Cost per layer'): dX = G_y W, sent back into x's shape by col2im (the transposed convolution),
-and dW = G_y^T X; each costs the forward's flops again, col2im adding its N C_in H_out W_out kH kW
+'Cost per layer'): dX = W^T G_y, sent back into x's shape by col2im (the transposed convolution),
+and dW = G_y X^T; each costs the forward's flops again, col2im adding its N C_in H_out W_out kH kW
 adds. All three maps are bilinear, <g, conv(x, w)> = <input_grad(g, w), x> = <weight_grad(x, g), w>,
 so each one's VJP is the other two and gradients of any order stay within these ops.
 
@@ -26,78 +26,84 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Cost, Op, Sample, call, sample_values, size
-from .windows import output_size, pad, tap_reads, windows
+from .windows import output_size, tap_reads, windows
+
+
+def _image(x: np.ndarray, padding) -> np.ndarray:
+    """x (N, C, H, W) as a batch-last image (C, H + 2 pH, W + 2 pW, N), zero-padded: one copy,
+    none when x already has that layout (a convolution's output does) and needs no padding."""
+    n, channels, height, width = x.shape
+    (ph, pw) = padding
+    if ph == pw == 0:
+        return np.ascontiguousarray(x.transpose(1, 2, 3, 0))
+    image = np.zeros((channels, height + 2 * ph, width + 2 * pw, n), dtype=x.dtype)
+    image[:, ph : ph + height, pw : pw + width] = x.transpose(1, 2, 3, 0)
+    return image
 
 
 def _columns(x: np.ndarray, kernel: tuple, stride, padding, dilation, groups: int):
-    """im2col: x (N, C, H, W) as (G, N H_out W_out, kH kW C/G), one row per window and group,
-    its columns ordered (tap i, tap j, channel), with (H_out, W_out).
+    """im2col: x (N, C, H, W) as (G, C/G kH kW, H_out W_out N), one column per window and group,
+    its rows ordered (channel, tap i, tap j) as the weight's, with (H_out, W_out).
 
-    x is copied once into a channels-last (NHWC) image, whose windows view (`windows`) is then
-    copied into the matrix C/G contiguous values at a time. Copying the windows of the NCHW input
-    into channel-major columns instead moved 4 bytes at a time: the matrix of a 64-channel 3x3
-    layer on a batch of 32 32x32 images took 32 ms that way and 8 ms this way (1 thread), and the
-    layer's forward and gradients went from 1.3x to 0.9x the hand-written NumPy step's
-    (benchmark case 9).
+    The windows are read from the batch-last image of `_image`, so each copy into the matrix moves
+    a whole row of windows at once, W_out N contiguous values (stride 1); the product's output
+    (C_out, H_out, W_out, N) is that layout again, so the next layer's `_image` copies nothing.
+    The channels-last image used before moved C/G values at a time (1 and 6 in the LeNet step
+    of benchmark case 8). On 1 thread, that step's first layer took 3.1 ms (forward), 4.5 (input
+    gradient) and 4.2 (weight gradient) that way and 0.8, 1.4 and 1.0 this way, its second layer's
+    input gradient 7.7 and 1.2 ms, and the 64-channel layer of case 9 92, 159 and 91 ms against
+    80, 89 and 83.
     """
     n, channels = x.shape[:2]
-    image = np.ascontiguousarray(pad(x, padding).transpose(0, 2, 3, 1))
-    view = windows(image.transpose(0, 3, 1, 2), kernel, stride, (0, 0), dilation)
-    _, _, rows, cols, kh, kw = view.shape  # view: (N, C, H_out, W_out, kH, kW), C innermost
-    grouped = view.reshape(n, groups, channels // groups, rows, cols, kh, kw)
-    columns = (
-        kh * kw * (channels // groups)
-    )  # spelled out: -1 cannot stand for it in an empty batch
-    matrix = grouped.transpose(1, 0, 3, 4, 5, 6, 2).reshape(groups, n * rows * cols, columns)
+    view = windows(_image(x, padding).transpose(0, 3, 1, 2), kernel, stride, (0, 0), dilation)
+    _, _, rows, cols, kh, kw = view.shape  # view: (C, N, H_out, W_out, kH, kW), N innermost
+    # spelled out: -1 cannot stand for it in an empty batch
+    columns = (channels // groups) * kh * kw
+    matrix = view.transpose(0, 4, 5, 2, 3, 1).reshape(groups, columns, rows * cols * n)
     return matrix, (rows, cols)
 
 
 def _add_columns(matrix: np.ndarray, input_shape, kernel, stride, padding, dilation):
-    """col2im, the adjoint of `_columns`: (G, N H_out W_out, kH kW C/G) added back into zeros
+    """col2im, the adjoint of `_columns`: (G, C/G kH kW, H_out W_out N) added back into zeros
     of x's shape (N, C, H, W), each tap's values where that tap read them (overlaps add up).
 
-    As in `_columns`, the adds run on a channels-last image, C/G contiguous values at a time,
-    which is then laid out as NCHW and cut to x's size."""
+    As in `_columns`, the adds run on a batch-last image, W_out N contiguous values at a time;
+    the result is that image cut to x's size and seen as NCHW (a view, no copy)."""
     n, channels, height, width = input_shape
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    (ph, pw), groups = padding, matrix.shape[0]
+    (ph, pw) = padding
     rows = output_size(height, kh, sh, ph, dh)
     cols = output_size(width, kw, sw, pw, dw)
-    per_group = channels // groups
-    taps = matrix.reshape(groups, n, rows, cols, kh, kw, per_group)
-    image = np.zeros((groups, n, height + 2 * ph, width + 2 * pw, per_group), dtype=matrix.dtype)
+    taps = matrix.reshape(channels, kh, kw, rows, cols, n)
+    image = np.zeros((channels, height + 2 * ph, width + 2 * pw, n), dtype=matrix.dtype)
     for i in range(kh):
         for j in range(kw):
             rows_read, cols_read = tap_reads(i, dh, sh, rows), tap_reads(j, dw, sw, cols)
-            image[:, :, rows_read, cols_read] += taps[:, :, :, :, i, j]
-    image = image[:, :, ph : ph + height, pw : pw + width]
-    return np.ascontiguousarray(image.transpose(1, 0, 4, 2, 3)).reshape(input_shape)
+            image[:, rows_read, cols_read] += taps[:, i, j]
+    return image[:, ph : ph + height, pw : pw + width].transpose(3, 0, 1, 2)
 
 
 def _weight_matrix(weight, groups: int):
-    """weight (C_out, C_in/G, kH, kW) as (G, C_out/G, kH kW C_in/G), the columns ordered as
-    `_columns` orders them."""
+    """weight (C_out, C_in/G, kH, kW) as (G, C_out/G, C_in/G kH kW), the columns ordered as
+    `_columns` orders its rows."""
     out_channels, per_group, kh, kw = weight.shape
-    grouped = weight.reshape(groups, out_channels // groups, per_group, kh, kw)
-    return grouped.transpose(0, 1, 3, 4, 2).reshape(
-        groups, out_channels // groups, kh * kw * per_group
-    )
+    return weight.reshape(groups, out_channels // groups, per_group * kh * kw)
 
 
-def _from_nchw(y: np.ndarray, groups: int) -> np.ndarray:
-    """An output-shaped array (N, C_out, H_out, W_out) as a contiguous (G, N H_out W_out,
-    C_out/G): a broadcast gradient (that of a sum) would otherwise stay a view with zero strides,
-    which the matmul cannot hand to BLAS (four times slower on a 64-channel 32x32 batch)."""
+def _batch_last(y: np.ndarray, groups: int) -> np.ndarray:
+    """An output-shaped array (N, C_out, H_out, W_out) as a contiguous (G, C_out/G, H_out W_out N),
+    the layout of the product in `Conv2d`: no copy for a convolution's own output, and a broadcast
+    gradient (that of a sum) becomes an array the matmul can hand to BLAS (a view with zero
+    strides was four times slower on a 64-channel 32x32 batch)."""
     n, channels, rows, cols = y.shape
-    grouped = y.reshape(n, groups, channels // groups, rows, cols).transpose(1, 0, 3, 4, 2)
-    return np.ascontiguousarray(grouped).reshape(groups, n * rows * cols, channels // groups)
+    flat = np.ascontiguousarray(y.transpose(1, 2, 3, 0))
+    return flat.reshape(groups, channels // groups, rows * cols * n)
 
 
 def _to_nchw(matrix: np.ndarray, n: int, rows: int, cols: int) -> np.ndarray:
-    """(G, N H_out W_out, C_out/G) back to (N, C_out, H_out, W_out)."""
-    groups, _, per_group = matrix.shape
-    grouped = matrix.reshape(groups, n, rows, cols, per_group).transpose(1, 0, 4, 2, 3)
-    return grouped.reshape(n, groups * per_group, rows, cols)
+    """(G, C_out/G, H_out W_out N) seen as (N, C_out, H_out, W_out): a view, no copy."""
+    groups, per_group, _ = matrix.shape
+    return matrix.reshape(groups * per_group, rows, cols, n).transpose(3, 0, 1, 2)
 
 
 def _flops(output_shape, weight_shape, groups: int) -> tuple[int, int] | None:
@@ -143,7 +149,7 @@ class Conv2d(Op):
     @staticmethod
     def forward(x, weight, stride, padding, dilation, groups):
         matrix, (rows, cols) = _columns(x, weight.shape[2:], stride, padding, dilation, groups)
-        out = matrix @ _weight_matrix(weight, groups).mT
+        out = _weight_matrix(weight, groups) @ matrix
         return _to_nchw(out, x.shape[0], rows, cols)
 
     @staticmethod
@@ -170,7 +176,7 @@ class Conv2d(Op):
 
 
 class Conv2dInputGrad(Op):
-    """dx = col2im(G_y W): the gradient of conv2d with respect to x, a transposed convolution
+    """dx = col2im(W^T G_y): the gradient of conv2d with respect to x, a transposed convolution
     of g (N, C_out, H_out, W_out) with weight, into input_shape;  d/dg = conv2d(h, weight),
     d/dweight = conv2d_weight_grad(h, g)
 
@@ -181,7 +187,7 @@ class Conv2dInputGrad(Op):
 
     @staticmethod
     def forward(g, weight, input_shape, stride, padding, dilation, groups):
-        matrix = _from_nchw(g, groups) @ _weight_matrix(weight, groups)
+        matrix = _weight_matrix(weight, groups).mT @ _batch_last(g, groups)
         return _add_columns(matrix, input_shape, weight.shape[2:], stride, padding, dilation)
 
     @staticmethod
@@ -212,7 +218,7 @@ class Conv2dInputGrad(Op):
 
 
 class Conv2dWeightGrad(Op):
-    """dweight = G_y^T X (X the im2col matrix of x): the gradient of conv2d with respect to its
+    """dweight = G_y X^T (X the im2col matrix of x): the gradient of conv2d with respect to its
     weight;  d/dx = conv2d_input_grad(g, h), d/dg = conv2d(x, h)
 
     params: the weight's shape, then conv2d's stride, padding, dilation and groups.
@@ -222,10 +228,8 @@ class Conv2dWeightGrad(Op):
 
     @staticmethod
     def forward(x, g, weight_shape, stride, padding, dilation, groups):
-        out_channels, per_group, kh, kw = weight_shape
-        matrix, _ = _columns(x, (kh, kw), stride, padding, dilation, groups)
-        grad = (_from_nchw(g, groups).mT @ matrix).reshape(out_channels, kh, kw, per_group)
-        return np.ascontiguousarray(grad.transpose(0, 3, 1, 2))
+        matrix, _ = _columns(x, weight_shape[2:], stride, padding, dilation, groups)
+        return (_batch_last(g, groups) @ matrix.mT).reshape(weight_shape)
 
     @staticmethod
     def vjp(h, out, inputs, needs, weight_shape, *params):
