@@ -385,6 +385,9 @@ class Tensor:
     # ---- data, grad and the version counter -----------------------------------------------------
 
     def _set_data(self, value: np.ndarray) -> None:
+        if value is self._data:  # `t.data += 1`: the buffer was changed in place
+            self._bump_version()  # (first: an optimizer's step does this for every parameter)
+            return
         if isinstance(value, np.generic):  # 0-d arithmetic gives NumPy scalars
             value = np.asarray(value)
         if not isinstance(value, np.ndarray):
@@ -392,8 +395,6 @@ class Tensor:
                 f"Tensor.data must be an ndarray, got {type(value).__name__}; wrap it in "
                 "np.asarray(...) first"
             )
-        if value is self._data:  # `t.data += 1`: the buffer was changed in place
-            self._bump_version()
         self._data = value
 
     data = property(
