@@ -11,6 +11,7 @@ samples in turns, on the same float32 weights and data, so a slow moment of the 
 engine alike. Before timing, each case checks that minigrad's (and PyTorch's) gradients equal the
 hand-written NumPy ones.
 
-PyTorch is optional: without it the torch column is left empty with a note. The suite is not part
-of the test run; `make bench` runs it.
+PyTorch and jax (the `jax-jit` engine, cases 1-4) are optional: without one, its column is left
+empty with a note; `--torch-python` and `--jax-python` run them from virtual environments of their
+own. The suite is not part of the test run; `make bench` runs it.
 """

@@ -47,6 +47,17 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "--engines", default=",".join(ENGINE_NAMES), help="engines to compare; numpy always runs"
     )
     parser.add_argument(
+        "--torch-python",
+        metavar="PATH",
+        help="the Python interpreter that runs the torch engine (a virtual environment with "
+        "torch and numpy; default: this one)",
+    )
+    parser.add_argument(
+        "--jax-python",
+        metavar="PATH",
+        help="the Python interpreter that runs the jax-jit engine (default: this one)",
+    )
+    parser.add_argument(
         "--minigrad-form",
         choices=MINIGRAD_FORMS,
         default="modules",
@@ -70,6 +81,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     arguments.case_list = _case_list(parser, arguments.cases)
     arguments.engine_list = _engine_list(parser, arguments.engines)
     arguments.thread_list = _thread_list(parser, arguments.threads)
+    arguments.pythons = {
+        engine: path
+        for engine, path in (("torch", arguments.torch_python), ("jax-jit", arguments.jax_python))
+        if path
+    }
     return arguments
 
 
@@ -107,7 +123,11 @@ def run_thread_count(arguments: argparse.Namespace, threads: int) -> dict:
     from .engines import start_engines, stop_engines
 
     engines, notes = start_engines(
-        arguments.engine_list, threads, arguments.minigrad_form, arguments.system_malloc
+        arguments.engine_list,
+        threads,
+        arguments.minigrad_form,
+        arguments.system_malloc,
+        arguments.pythons,
     )
     try:
         meta = {name: engine.meta for name, engine in engines.items()}
@@ -165,7 +185,8 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(
         f"{reference['machine']}, Python {reference['python']}, numpy {versions['numpy']}, "
-        f"torch {versions.get('torch', 'absent')}, minigrad {versions.get('minigrad', 'absent')} "
+        f"torch {versions.get('torch', 'absent')}, jax {versions.get('jax-jit', 'absent')}, "
+        f"minigrad {versions.get('minigrad', 'absent')} "
         f"(MLP steps as {form}); each engine in its own process, all on CPUs "
         f"{_cpu_sets(runs)}; medians of {arguments.repeat} "
         f"samples (cases 5 and 9: {arguments.long_repeat}); {_allocator(reference)}; "

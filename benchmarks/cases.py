@@ -77,6 +77,11 @@ def _row(case: str, unit: str, settings: Settings, values: dict, target: Target 
     return row
 
 
+def _taking(engines: dict[str, EngineProcess], kind: str) -> dict[str, EngineProcess]:
+    """The engines that build workloads of `kind` (the jax-jit engine takes only some)."""
+    return {name: engine for name, engine in engines.items() if engine.takes(kind)}
+
+
 @contextmanager
 def _workload(engines: dict[str, EngineProcess], key: str, kind: str, argument) -> Iterator[str]:
     """Every engine builds the workload `key` for the block, and frees it after."""
@@ -113,6 +118,7 @@ def _print_timings(case: str, timings: dict[str, Timing], scale: float, unit: st
 
 def op_overhead(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:
     """Case 1: a 200-op add/mul/tanh chain on 16 float32 elements, then sum and backward."""
+    engines = _taking(engines, "chain")
     with _workload(engines, "op chain", "chain", OP_CHAIN_LENGTH) as key:
         _report_gradients("1 op overhead", engines, key)
         timings = interleaved_timings(engines, key, settings.repeat, number=5)
@@ -125,6 +131,7 @@ def op_overhead(engines: dict[str, EngineProcess], settings: Settings) -> list[R
 def _mlp_case(
     label: str, problem: str, engines: dict[str, EngineProcess], settings: Settings, number: int
 ) -> dict[str, Timing]:
+    engines = _taking(engines, "mlp")
     with _workload(engines, problem, "mlp", problem) as key:
         _report_gradients(label, engines, key)
         timings = interleaved_timings(engines, key, settings.repeat, number=number)
@@ -176,6 +183,7 @@ def wide_mlp(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]
 def long_chain(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:
     """Case 5: 10,000- and 100,000-op chains on a tiny tensor, forward and backward timed apart."""
     short_length, long_length = LONG_CHAINS
+    engines = _taking(engines, "long chain")
     with _workload(engines, "short chain", "chain", short_length) as short:
         _report_gradients(f"5 chain {short_length}", engines, short)
         with _workload(engines, "long chain", "chain", long_length) as long:
@@ -221,14 +229,15 @@ def _round_growths(
 
 def peak_memory(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:
     """Case 6: tracemalloc peak of one case-3 training step, minigrad against NumPy by hand."""
-    traced = {name: engine for name, engine in engines.items() if name != "torch"}
+    traced = _taking(engines, "traced")
     peaks = {}
     with _workload(traced, "mnist_mlp", "mlp", "mnist_mlp") as key:
         _report_gradients("6 peak memory", traced, key)
         for name, engine in traced.items():
             engine.warm_up(key, 1)  # a second step first, so only a steady-state step is traced
             peaks[name] = max(engine.peak_bytes(key) for _ in range(3)) / 2**20
-    unseen = " (torch's allocator is invisible to tracemalloc)" if "torch" in engines else ""
+    untraced = [name for name in engines if name not in traced]
+    unseen = f" ({', '.join(untraced)}: invisible to tracemalloc)" if untraced else ""
     print(
         "  6 peak memory: " + "; ".join(f"{e} {mib:.2f} MiB" for e, mib in peaks.items()) + unseen,
         flush=True,
@@ -329,11 +338,12 @@ def _figure_row(case: str, unit: str, settings: Settings, value: float) -> Row:
 def lenet_cnn(engines: dict[str, EngineProcess], settings: Settings) -> list[Row]:
     """Case 8: a LeNet-5-sized CNN (1x28x28, conv 6@5x5, pool, conv 16@5x5, pool, 120, 84, 10),
     batch 64, one SGD step; then the tracemalloc peak of one step, minigrad against NumPy."""
+    engines = _taking(engines, "cnn")
     with _workload(engines, "lenet", "cnn", None) as key:
         _report_gradients("8 LeNet CNN", engines, key)
         timings = interleaved_timings(engines, key, settings.repeat, number=2)
         _print_timings("8 LeNet CNN step", timings, 1e3, "ms")
-        traced = {name: engine for name, engine in engines.items() if name != "torch"}
+        traced = _taking(engines, "traced")
         peaks = {}
         for name, engine in traced.items():
             engine.warm_up(key, 1)
@@ -353,6 +363,7 @@ def conv_layer(engines: dict[str, EngineProcess], settings: Settings) -> list[Ro
     """Case 9: F.conv2d alone, 64 -> 64 channels, 3x3, padding 1, 32x32, batch 32: the forward
     and both gradients per call, and the GFLOP/s that makes."""
     flops = problems.conv_layer().flops
+    engines = _taking(engines, "conv")
     with _workload(engines, "conv", "conv", None) as key:
         _report_gradients("9 conv2d", engines, key)
         timings = interleaved_timings(engines, key, settings.long_repeat, number=1)

@@ -61,11 +61,18 @@ def worker_environment(threads: int, system_malloc: bool) -> dict[str, str]:
 class EngineProcess:
     """One engine's process; every method is one request, answered before it returns."""
 
-    def __init__(self, name: str, threads: int, minigrad_form: str, system_malloc: bool):
+    def __init__(
+        self,
+        name: str,
+        threads: int,
+        minigrad_form: str,
+        system_malloc: bool,
+        python: str | None = None,
+    ):
         self.name = name
         ours, theirs = socket.socketpair()
         command = [
-            sys.executable,
+            python or sys.executable,
             "-m",
             "benchmarks.worker",
             f"--engine={name}",
@@ -107,6 +114,11 @@ class EngineProcess:
             raise EngineError(f"{self.name} failed {command}{arguments}:\n{value}")
         return value
 
+    def takes(self, kind: str) -> bool:
+        """Whether this engine builds workloads of `kind` ('chain', 'long chain', 'mlp', 'cnn',
+        'conv', or 'traced': its memory is visible to tracemalloc)."""
+        return kind in self.meta.get("kinds", ())
+
     def prepare(self, key: str, kind: str, argument) -> None:
         self.request("prepare", key, kind, argument)
 
@@ -139,14 +151,23 @@ class EngineProcess:
 
 
 def start_engines(
-    names: list[str], threads: int, minigrad_form: str, system_malloc: bool
+    names: list[str],
+    threads: int,
+    minigrad_form: str,
+    system_malloc: bool,
+    pythons: dict[str, str] | None = None,
 ) -> tuple[dict[str, EngineProcess], list[str]]:
-    """A process per engine that imports, in the order given; a note for each one that does not."""
+    """A process per engine that imports, in the order given; a note for each one that does not.
+    `pythons` maps an engine to the interpreter that runs it (this one by default): PyTorch or
+    jax may live in a virtual environment of their own, which needs only NumPy besides."""
     engines, notes = {}, []
+    pythons = pythons or {}
     try:
         for name in names:
             try:
-                engines[name] = EngineProcess(name, threads, minigrad_form, system_malloc)
+                engines[name] = EngineProcess(
+                    name, threads, minigrad_form, system_malloc, pythons.get(name)
+                )
             except EngineUnavailable as why:
                 if name == "numpy":
                     raise

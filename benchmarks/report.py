@@ -36,15 +36,23 @@ def ratio(row: dict, reference: str, engine: str = "minigrad") -> str:
     return f"{mine / theirs:.2f}"
 
 
-# Beside minigrad's columns when the compiled engine ran: its figure and its ratio to NumPy.
+# Beside minigrad's columns when the compiled engine ran: its figure and its ratio to NumPy,
+# and to PyTorch and jax.jit when they ran too.
 COMPILED_COLUMNS = ("minigrad-compiled", "compiled/numpy")
+COMPILED_RATIOS = {"torch": "compiled/torch", "jax-jit": "compiled/jax-jit"}
 
 
 def markdown_table(rows: list[dict]) -> str:
-    compiled = any("minigrad-compiled" in row["values"] for row in rows)
+    ran = {engine for row in rows for engine, value in row["values"].items() if value is not None}
+    compiled = "minigrad-compiled" in ran
+    jax = "jax-jit" in ran
     columns = list(COLUMNS)
+    if jax:
+        columns.insert(5, "jax-jit")
+    references = [e for e in COMPILED_RATIOS if e in ran] if compiled else []
+    at = columns.index("minigrad") + 1
     if compiled:
-        columns[6:6] = COMPILED_COLUMNS
+        columns[at:at] = [*COMPILED_COLUMNS, *(COMPILED_RATIOS[e] for e in references)]
     lines = [
         "| " + " | ".join(columns) + " |",
         "| " + " | ".join("---" for _ in columns) + " |",
@@ -63,10 +71,12 @@ def markdown_table(rows: list[dict]) -> str:
             row["target"] or "—",
             row["met"] or "—",
         ]
+        if jax:
+            cells.insert(5, figure(values.get("jax-jit")))
         if compiled:
-            cells[6:6] = [
+            cells[at:at] = [
                 figure(values.get("minigrad-compiled")),
-                ratio(row, "numpy", "minigrad-compiled"),
+                *(ratio(row, e, "minigrad-compiled") for e in ["numpy", *references]),
             ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -16,7 +16,9 @@ CASE_NAMES = {
     "lenet_cnn": "8",
     "conv_layer": "9",
 }
-ENGINE_NAMES = ("numpy", "torch", "minigrad", "minigrad-compiled")
+ENGINE_NAMES = ("numpy", "torch", "jax-jit", "minigrad", "minigrad-compiled")
+# The workloads an engine builds unless its module lists fewer in `KINDS`.
+ALL_KINDS = ("chain", "long chain", "mlp", "cnn", "conv", "traced")
 MINIGRAD_FORMS = ("tensors", "modules")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # glibc's malloc serves blocks above a moving threshold with fresh mmaps and gives the top of its

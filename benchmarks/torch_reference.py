@@ -14,6 +14,8 @@ import torch.nn.functional as F
 
 from .problems import CHAIN_ADD, CHAIN_SCALE, LEARNING_RATE, MLPProblem, chain_ops
 
+# The cases' workloads this engine builds: all but "traced" (tracemalloc cannot see its memory).
+KINDS = ("chain", "long chain", "mlp", "cnn", "conv")
 name = "torch"
 version = torch.__version__
 

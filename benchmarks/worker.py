@@ -28,7 +28,13 @@ import numpy
 
 from . import problems
 from .measure import peak_traced_bytes, seconds_per_call, seconds_per_phase
-from .settings import ALLOCATOR_VARIABLES, ENGINE_NAMES, MINIGRAD_FORMS, THREAD_VARIABLES
+from .settings import (
+    ALL_KINDS,
+    ALLOCATOR_VARIABLES,
+    ENGINE_NAMES,
+    MINIGRAD_FORMS,
+    THREAD_VARIABLES,
+)
 
 
 def load_engine(name: str, threads: int, minigrad_form: str) -> ModuleType:
@@ -42,6 +48,10 @@ def load_engine(name: str, threads: int, minigrad_form: str) -> ModuleType:
 
         torch_reference.set_threads(threads)
         return torch_reference
+    if name == "jax-jit":
+        from . import jax_reference
+
+        return jax_reference
     from . import minigrad_steps
 
     minigrad_steps.use_form(minigrad_form)
@@ -56,13 +66,14 @@ def describe(engine: ModuleType, threads: int) -> dict:
     """The versions and settings the run's header and its JSON record."""
     return {
         "engine": engine.name,
-        "version": getattr(engine, "version", numpy.__version__),
+        "version": str(getattr(engine, "version", numpy.__version__)),  # torch's is a subclass
         "threads": threads,
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs",
         "cpus": sorted(os.sched_getaffinity(0)),
         "numpy": numpy.__version__,
         "minigrad_mlp_form": getattr(engine, "form", None),
+        "kinds": list(getattr(engine, "KINDS", ALL_KINDS)),
         "thread_variables": {
             name: os.environ.get(name) for name in THREAD_VARIABLES + ("OPENBLAS_THREAD_TIMEOUT",)
         },

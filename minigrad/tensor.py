@@ -385,6 +385,14 @@ class Tensor:
     # ---- data, grad and the version counter -----------------------------------------------------
 
     def _set_data(self, value: np.ndarray) -> None:
+        if value is self._data:  # `t.data += 1`: the buffer was changed in place
+            # First, and for a leaf that is no view inline: an optimizer's step does this for
+            # every parameter (a twelfth of case 2's compiled step went to these calls).
+            if self._base is None and self.grad_fn is None:
+                self._version += 1
+            else:
+                self._bump_version()
+            return
         if isinstance(value, np.generic):  # 0-d arithmetic gives NumPy scalars
             value = np.asarray(value)
         if not isinstance(value, np.ndarray):
@@ -392,8 +400,6 @@ class Tensor:
                 f"Tensor.data must be an ndarray, got {type(value).__name__}; wrap it in "
                 "np.asarray(...) first"
             )
-        if value is self._data:  # `t.data += 1`: the buffer was changed in place
-            self._bump_version()
         self._data = value
 
     data = property(

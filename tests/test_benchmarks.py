@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.engines import EngineError, start_engines, stop_engines
-from benchmarks.harness import in_turns
+from benchmarks.harness import compare_gradients, in_turns
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -157,6 +157,49 @@ def test_the_table_has_the_compiled_columns_only_when_it_ran():
     table = markdown_table([dict(row, values=values)])
     assert "| minigrad | minigrad-compiled | compiled/numpy | minigrad/numpy |" in table
     assert "| 160 | 84.0 | 1.05 | 2.00 |" in table
+
+
+def test_the_table_has_the_jax_column_and_the_compiled_ratios_to_each_reference_that_ran():
+    from benchmarks.report import markdown_table
+
+    row = {"case": "2", "unit": "us", "threads": 1, "ratios": True, "target": "", "met": ""}
+    values = {"numpy": 80.0, "torch": 400.0, "jax-jit": 100.0, "minigrad": 160.0}
+    table = markdown_table([dict(row, values=dict(values, **{"minigrad-compiled": 84.0}))])
+    assert (
+        "| numpy | torch | jax-jit | minigrad | minigrad-compiled | compiled/numpy | "
+        "compiled/torch | compiled/jax-jit | minigrad/numpy |" in table
+    )
+    assert "| 80.0 | 400 | 100 | 160 | 84.0 | 1.05 | 0.21 | 0.84 | 2.00 |" in table
+    without_jax = markdown_table([dict(row, values=dict(values, **{"jax-jit": None}))])
+    assert "jax" not in without_jax
+
+
+def test_an_engine_that_does_not_import_leaves_its_column_empty_with_a_note():
+    """jax is optional and never needed by the tests: without it (or with a python that lacks
+    it) the jax-jit engine is noted as not installed; with it, it trains case 2 like NumPy."""
+    started, notes = start_engines(["numpy", "jax-jit"], 1, "modules", system_malloc=False)
+    try:
+        if "jax-jit" not in started:
+            assert notes == [notes[0]] and "jax-jit is not installed" in notes[0]
+            pytest.skip("jax is not installed in this environment: only its absence was checked")
+        engine = started["jax-jit"]
+        assert engine.takes("mlp") and not engine.takes("conv")
+        for name in started:
+            started[name].prepare("lecture", "mlp", "lecture_mlp")
+        jax_grads, numpy_grads = started["jax-jit"].run("lecture"), started["numpy"].run("lecture")
+        assert compare_gradients(jax_grads, numpy_grads).ok
+    finally:
+        stop_engines(started)
+
+
+def test_each_engine_may_run_under_an_interpreter_of_its_own():
+    from benchmarks.__main__ import parse_arguments
+
+    arguments = parse_arguments(["--torch-python=/opt/t/bin/python", "--jax-python=/j/python"])
+    assert arguments.pythons == {"torch": "/opt/t/bin/python", "jax-jit": "/j/python"}
+    assert parse_arguments([]).pythons == {}
+    started, _ = start_engines(["numpy"], 1, "modules", False, {"numpy": sys.executable})
+    stop_engines(started)
 
 
 def test_the_first_compiled_call_is_measured_in_eager_steps():

@@ -233,6 +233,40 @@ def test_a_replaced_parameter_retraces():
     assert np.all(model[0].weight.data != 1)  # the new parameter itself was trained
 
 
+def test_a_captured_tensor_given_another_dtype_retraces():
+    model, _, step = small_step()
+    x, y = batch()
+    captured = mg.compile(lambda: F.cross_entropy(model(x), y))
+    captured()
+    for tensor in (x, *model.parameters()):  # the same tensors, now float64: no argument shows it
+        tensor.data = tensor.data.astype(np.float64)
+    assert captured().dtype == np.float64 and captured.programs == 2
+    for tensor in (x, *model.parameters()):
+        tensor.data = tensor.data.astype(np.float32)
+    step(*batch())
+    assert step.programs == 1
+
+
+def test_gradients_cleared_outside_the_step_do_not_retrace():
+    """Whether a gradient is None when the update branches on it is the program's own doing
+    (its backward stored it), not a guard on the gradient before the call."""
+    model, optimizer, step = small_step()
+    mg.manual_seed(0)
+    eager_model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    eager_model.load_state_dict(model.state_dict())
+    eager_optimizer = optim.SGD(eager_model.parameters(), lr=0.1)
+    for _ in range(3):
+        step(*batch())
+        eager_optimizer.zero_grad()
+        F.cross_entropy(eager_model(batch()[0]), batch()[1]).backward()
+        eager_optimizer.step()
+        for parameter in (*model.parameters(), *eager_model.parameters()):
+            parameter.grad = None
+    assert step.programs == 1
+    for compiled, eager in zip(model.parameters(), eager_model.parameters()):
+        assert_identical(compiled.data, eager.data)
+
+
 @pytest.mark.parametrize(
     "read, what",
     [

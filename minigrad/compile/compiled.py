@@ -28,6 +28,7 @@ import numpy as np
 from .. import autograd
 from ..tensor import Tensor
 from .errors import CompileWarning
+from .guards import guard
 from .program import Program, build, generate, generate_guards
 from .recorder import RESERVED, Recorder
 from .sources import Sources, find_sources, visit
@@ -78,7 +79,7 @@ class CompiledFunction:
             )
         if self._sources is None:
             self._sources = find_sources(self.fn)
-        key = (_arguments_key(args), autograd.is_grad_enabled(), self._sources.modes())
+        key = (_arguments_key(args), autograd.grad_mode.enabled, self._sources.modes())
         entry = self._cache.get(key)
         if entry is _EAGER:
             return self.fn(*args)
@@ -86,7 +87,7 @@ class CompiledFunction:
             if program.checks():
                 self._cache.move_to_end(key)
                 self._last = program
-                return program.run(args)
+                return program.function(*args)
         return self._trace(key, args)
 
     def _eager(self, reason: str, args: tuple):
@@ -151,16 +152,8 @@ class CompiledFunction:
         # What the program was recorded with: each module's parameters and submodules in their
         # places, each tensor's shape and dtype. (Whether a gradient starts as None needs no
         # guard: `store_grads` adds into it as backward does.)
-        slots = recorder.sources.slots()
-        shapes = [(t, t.data.shape, t.data.dtype) for _, t in recorder.sources.tensors.values()]
-
-        def checks() -> bool:
-            return (
-                all([registry[name] is held for registry, name, held in slots])
-                and all([t.data.shape == s and t.data.dtype == d for t, s, d in shapes])
-                and guards()
-            )
-
+        tensors = [t for _, t in recorder.sources.tensors.values()]
+        checks = guard(recorder.sources.slots(), tensors, guards)
         return Program(source, function, checks)
 
     def _remember(self, key, program: Program) -> None:

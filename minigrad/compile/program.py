@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import random
 from ..tensor import Tensor
+from .runtime import result
 
 _PARTS = {
     "forward": "forward: each op's own forward, in the order the call ran them",
@@ -113,7 +114,7 @@ def _with_deletions(statements: list, output: str) -> list:
 
 def build(name: str, source: str, namespace: dict) -> Callable:
     """Compile `source` (defining `name`) in a namespace of `namespace` and the helpers."""
-    scope = dict(namespace, rng=random.generator, wrap=Tensor)
+    scope = dict(namespace, rng=random.generator, wrap=result)
     exec(compile(source, f"<mg.compile {name}>", "exec"), scope)
     return scope[name]
 

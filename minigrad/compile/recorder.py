@@ -60,7 +60,7 @@ _OPERATORS = {
 
 
 # Names the generated code uses for its helpers, never for a variable.
-RESERVED = ("np", "ops", "T", "A", "OPT", "rng", "wrap", "conform", "store_grads", "args")
+RESERVED = ("np", "ops", "T", "A", "OPT", "IDS", "rng", "wrap", "conform", "store_grads", "args")
 
 
 class Recorder:
@@ -76,6 +76,9 @@ class Recorder:
         self.table: dict = {}  # node or leaf -> _Gradient, the walk's sums as the walk has them
         self.node_names: dict = {}  # node -> the variable of its output
         self.leaf_grads: dict = {}  # leaf -> the .grad array it is known to hold
+        # ids of the tensors whose .grad the program itself has set by now (stored a gradient
+        # or set None): what the update then branches on is the program's, not a guard's.
+        self.grads_set: set[int] = set()
         self.part = "forward"
         self.failed = ""  # why the recording stopped, if it did
         self.guards: list = []  # (expression, value): what the program's update branched on
@@ -468,6 +471,7 @@ class Recorder:
             if leaf.grad is None or not _same(leaf.grad, expected):
                 raise TraceMismatch(f"backward stored {tensor_name}.grad differently")
             self.leaf_grads[leaf] = leaf.grad
+            self.grads_set.add(id(leaf))
         self.part = "backward"
         listed = "".join(f"\n    {entry}," for entry in entries)
         self._emit(f"store_grads(({listed}\n))", "each leaf's gradient into its .grad")
@@ -501,6 +505,7 @@ class Recorder:
         self.part = "update"
         self._emit(f"T[{name!r}].grad = None")
         self.leaf_grads[tensor] = _AFTER_ZERO_GRAD
+        self.grads_set.add(id(tensor))
 
     # ---- the optimizer watcher -----------------------------------------------------------------
 
@@ -531,6 +536,8 @@ class Recorder:
                     self.tensor_name(param)  # a parameter met only now, in the optimizer
                 if method == "zero_grad":
                     self.leaf_grads[param] = _AFTER_ZERO_GRAD
+                    if arguments["set_to_none"]:
+                        self.grads_set.add(id(param))
 
     # ---- the result ---------------------------------------------------------------------------
 

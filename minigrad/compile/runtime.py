@@ -11,6 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import BackwardError, unbroadcast
+from ..tensor import Tensor, wrap
+
+
+def result(array) -> Tensor:
+    """A tensor owning a copy of `array`, as `Tensor(array)` makes, without the constructor's
+    checks of the value's kind: the trace made this array's dtype already, and the copy keeps a
+    returned tensor from sharing a buffer the program or a parameter still holds. About 1 us
+    less than `Tensor(array)` on a 0-d loss, a call's returned tensor (benchmark case 2)."""
+    return wrap(np.array(array), None)
 
 
 def conform(grad, shape: tuple, dtype: np.dtype) -> np.ndarray:

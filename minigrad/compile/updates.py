@@ -67,9 +67,13 @@ def lower_step(recorder, optimizer, index: int) -> tuple[list | None, list]:
     guards.append((f"len(OPT[{index}].param_groups) == {len(groups)}", True))
     try:
         for group_index, group in enumerate(groups):
-            held = ", ".join(f"id(T[{recorder.tensor_name(p)!r}])" for p in group["params"])
-            listed = f"[id(p) for p in OPT[{index}].param_groups[{group_index}]['params']]"
-            guards.append((f"{listed} == [{held}]", True))
+            # The ids of the parameters as recorded, computed once (`T` holds the tensors, so
+            # their ids stay theirs): `IDS[k]`, compared with the group's list as it is now.
+            names = [recorder.tensor_name(p) for p in group["params"]]
+            held = recorder.namespace.setdefault("IDS", [])
+            held.append([id(recorder.namespace["T"][name]) for name in names])
+            listed = f"list(map(id, OPT[{index}].param_groups[{group_index}]['params']))"
+            guards.append((f"{listed} == IDS[{len(held) - 1}]", True))
             lines += _lower_group(recorder, optimizer, index, group_index, group, guards)
     except Unlowerable:
         return None, guards
@@ -95,7 +99,8 @@ def _lower_group(recorder, optimizer, index: int, group_index: int, group: dict,
     lines = []
     for param in group["params"]:
         tensor_name = recorder.tensor_name(param)
-        guards.append((f"(T[{tensor_name!r}].grad is None)", param.grad is None))
+        if id(param) not in recorder.grads_set:  # else the program sets it before this point
+            guards.append((f"(T[{tensor_name!r}].grad is None)", param.grad is None))
         if param.grad is not None:
             state_text = f"OPT[{index}].state.setdefault(T[{tensor_name!r}], {{}})"
             real = optimizer.state.get(param, {}) if keeps_state else None
