@@ -366,7 +366,7 @@ def run_backward(
     sums = _GradientSums(create_graph)
     root_nodes = []
     for root, grad in zip(roots, root_grads):
-        if create_graph:
+        if create_graph and not isinstance(grad, type(root)):
             grad = type(root)._wrap(grad, None)
         if root.grad_fn is None:
             sums.add(root, grad)
@@ -604,7 +604,7 @@ def grad(
     for tensor in inputs:
         if not tensor.requires_grad:
             raise BackwardError(f"an input of shape {tensor.shape} does not require grad")
-    root_grads = [root_gradient(out, g) for out, g in zip(outputs, grad_outputs)]
+    root_grads = [root_gradient(out, g, create_graph) for out, g in zip(outputs, grad_outputs)]
     keys = [t.grad_fn if t.grad_fn is not None else t for t in inputs]
     capture = run_backward(
         list(outputs),
@@ -630,8 +630,10 @@ def grad(
     return tuple(results)
 
 
-def root_gradient(root, gradient) -> np.ndarray:
-    """The gradient that seeds backward at `root`: ones for a scalar, else the given one."""
+def root_gradient(root, gradient, create_graph: bool = False):
+    """The gradient that seeds backward at `root`: ones for a scalar, else the given one, as an
+    array; under `create_graph` a Tensor stays a Tensor (cast to root's dtype), so the result can
+    be differentiated with respect to the seed too, as PyTorch's grad_outputs can."""
     if not root._requires_grad:
         raise BackwardError(
             f"backward from a tensor of shape {root.shape} that does not require grad and has no "
@@ -647,13 +649,20 @@ def root_gradient(root, gradient) -> np.ndarray:
         # The usual scalar loss: one C call, where np.ones goes through Python.
         return np.array(1, data.dtype) if data.ndim == 0 else np.ones(data.shape, data.dtype)
     if isinstance(gradient, type(root)):
+        if create_graph:
+            _check_seed_shape(gradient.shape, root.shape)
+            return gradient if gradient.dtype == root.dtype else gradient.to(root.dtype)
         gradient = gradient.data
     gradient = np.array(gradient, dtype=root.dtype)
-    if gradient.shape != root.shape:
-        raise BackwardError(
-            f"gradient has shape {gradient.shape}, but the tensor it seeds has shape {root.shape}"
-        )
+    _check_seed_shape(gradient.shape, root.shape)
     return gradient
+
+
+def _check_seed_shape(shape: tuple, root_shape: tuple) -> None:
+    if shape != root_shape:
+        raise BackwardError(
+            f"gradient has shape {shape}, but the tensor it seeds has shape {root_shape}"
+        )
 
 
 def _as_tuple(value, what: str, allow_none: bool = False) -> tuple:
@@ -667,5 +676,5 @@ def _as_tuple(value, what: str, allow_none: bool = False) -> tuple:
 
 def backward(tensor, gradient=None, retain_graph: bool = False, create_graph: bool = False) -> None:
     """Accumulate d tensor / d leaf into every reachable leaf's `.grad`."""
-    seed = root_gradient(tensor, gradient)
+    seed = root_gradient(tensor, gradient, create_graph)
     run_backward([tensor], [seed], retain_graph or create_graph, create_graph)

@@ -1128,3 +1128,17 @@ def test_grad_with_create_graph_keeps_a_float32_input_float32_through_a_cast():
     np.testing.assert_array_equal(h.data, [2.0, 2.0])
     (x.double() ** 2).sum().backward(create_graph=True)
     assert x.grad.dtype == np.float32
+
+
+def test_a_tensor_seed_under_create_graph_stays_in_the_graph():
+    """grad_outputs v that requires grad: d/dv <v, dy/dx> is the Jacobian's row sum, as in
+    PyTorch's double-backward trick; without create_graph the seed is a constant."""
+    x, v = f64([1.0, 2.0]), f64([3.0, 5.0])
+    (gx,) = mg.grad(x * x, x, grad_outputs=v, create_graph=True)
+    np.testing.assert_array_equal(gx.data, [6.0, 20.0])  # 2 x v
+    (gv,) = mg.grad(gx.sum(), v)
+    np.testing.assert_array_equal(gv.data, [2.0, 4.0])  # 2 x
+    y = x * x
+    y.backward(mg.tensor([1.0, 1.0], dtype=np.float32, requires_grad=True), create_graph=True)
+    assert x.grad.dtype == np.float64  # the float32 seed is cast to y's dtype
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
