@@ -378,3 +378,12 @@ def test_pooling_keeps_the_dtype(pool, dtype):
     assert y.dtype == dtype
     y.sum().backward()
     assert x.grad.dtype == dtype and x.grad.shape == x.shape
+
+
+def test_max_pool2d_of_minus_infinity_sends_the_gradient_to_x_not_the_padding():
+    """Windows of -inf elements tie with the -inf padding: as PyTorch, each window's first
+    element of x takes the gradient, none of it is lost in the padding."""
+    x = leaf(np.full((1, 1, 2, 2), -np.inf))
+    y = F.max_pool2d(x, 2, stride=1, padding=1)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [[[[4.0, 2.0], [2.0, 1.0]]]])

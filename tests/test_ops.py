@@ -436,6 +436,32 @@ def pool_reference(x, kernel, stride=None, padding=0, reduce=np.max, fill=-np.in
 
 DISTINCT = {"min_gap": 0.05}  # no two elements of a pooling window tie
 
+
+POOLED_POINT = np.random.default_rng(7).permutation(32).reshape(1, 2, 4, 4) / 4.0
+"""Where `max_pool2d_gradient` is taken: distinct values, so no window ties."""
+
+
+def max_pool2d_gradient(h):
+    """max_pool2d's gradient at POOLED_POINT (3x3 windows, stride 1, padding 1) for the upstream
+    h, a function of h that can be differentiated again: MaxPool2dGrad, and one order up
+    MaxPool2dGather."""
+    x = mg.tensor(POOLED_POINT, dtype=h.dtype, requires_grad=True)
+    pooled = F.max_pool2d(x, 3, stride=1, padding=1)
+    (gradient,) = mg.grad(pooled, x, grad_outputs=h, create_graph=True)
+    return gradient
+
+
+def max_pool2d_gradient_reference(h):
+    """Each window's h added at its maximum, found by a loop over the windows."""
+    xp = np.pad(POOLED_POINT, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    out = np.zeros(xp.shape)
+    for n, c, r, q in np.ndindex(h.shape):
+        window = xp[n, c, r : r + 3, q : q + 3]
+        i, j = np.unravel_index(np.argmax(window), window.shape)
+        out[n, c, r + i, q + j] += h[n, c, r, q]
+    return out[:, :, 1:-1, 1:-1]
+
+
 CONV_AND_POOL = [
     OpCase("conv2d", F.conv2d, conv2d_reference, ((2, 3, 5, 5), (4, 3, 3, 3), (4,))),
     OpCase(
@@ -481,6 +507,12 @@ CONV_AND_POOL = [
         lambda x: pool_reference(x, 3, stride=1, padding=1),
         ((1, 2, 4, 4),),
         DISTINCT,
+    ),
+    OpCase(
+        "max_pool2d_gradient",
+        max_pool2d_gradient,
+        max_pool2d_gradient_reference,
+        ((1, 2, 4, 4),),
     ),
     OpCase(
         "avg_pool2d",

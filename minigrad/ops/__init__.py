@@ -57,7 +57,7 @@ from .elementwise import (
 from .linalg import Linear, MatMul
 from .losses import BinaryCrossEntropy, KeptSoftmax, SoftmaxCrossEntropy
 from .pad import Pad
-from .pool import AvgPool2d, AvgPool2dGrad, MaxPool2d
+from .pool import AvgPool2d, AvgPool2dGrad, MaxPool2d, MaxPool2dGather, MaxPool2dGrad
 from .reductions import LogSumExp, Max, Mean, Min, Sum, keepdims_shape, reduced_count
 from .shape import BroadcastTo, Concatenate, GetItem, IndexAdd, Reshape, Transpose
 from .softmax import LogSoftmax, Softmax
@@ -71,5 +71,5 @@ __all__ = [
     "SoftmaxCrossEntropy", "LogSumExp", "Max", "Mean", "Min", "Sum", "BroadcastTo",
     "Concatenate", "GetItem", "IndexAdd", "Reshape", "Transpose", "LogSoftmax", "Softmax",
     "Conv2d", "Conv2dInputGrad", "Conv2dWeightGrad", "AvgPool2d", "AvgPool2dGrad", "MaxPool2d",
-    "Pad",
+    "MaxPool2dGather", "MaxPool2dGrad", "Pad",
 ]  # fmt: skip
