@@ -165,20 +165,23 @@ def _pool_taps(x: np.ndarray) -> list[np.ndarray]:
 
 
 def pool_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """2x2 max pooling and, per window, the position (0..3) of its first maximum: a maximum and
-    a comparison per tap, the last tap first so the first maximum is written last."""
+    """2x2 max pooling and, per window, the position (0..3) of its first maximum: the number of
+    taps before it, each of which missed (a masked write per tap was four times slower)."""
     taps = _pool_taps(x)
     pooled = np.maximum(np.maximum(taps[0], taps[1]), np.maximum(taps[2], taps[3]))
-    where = np.zeros(pooled.shape, dtype=np.intp)
-    for tap in (3, 2, 1, 0):
-        np.copyto(where, tap, where=taps[tap] == pooled)
+    missed = taps[0] != pooled
+    where = missed.astype(np.intp)
+    for tap in (1, 2):
+        missed &= taps[tap] != pooled
+        where += missed
     return pooled, where
 
 
 def pool_backward(upstream: np.ndarray, where: np.ndarray) -> np.ndarray:
-    """Each window's gradient to its first maximum, back in the (N, C, H, W) layout."""
+    """Each window's gradient to its first maximum, back in the (N, C, H, W) shape, laid out
+    batch-last as the convolution's output it is multiplied with."""
     n, channels, rows, cols = upstream.shape
-    grad = np.empty((n, channels, 2 * rows, 2 * cols), dtype=upstream.dtype)
+    grad = np.empty((channels, 2 * rows, 2 * cols, n), dtype=upstream.dtype).transpose(3, 0, 1, 2)
     for tap, view in enumerate(_pool_taps(grad)):
         np.multiply(upstream, where == tap, out=view)
     return grad
