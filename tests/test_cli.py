@@ -429,7 +429,7 @@ def test_ctrl_c_stops_with_one_line_exit_130_and_keeps_the_checkpoint(tmp_path, 
     process = start_training(out, RESUMABLE)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 130
+    assert process.returncode == 130, err
     epoch = interrupted_epoch(out)
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert err.startswith(
