@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .problems import CHAIN_ADD, CHAIN_SCALE, LEARNING_RATE, MLPProblem, chain_ops
+from .problems import LEARNING_RATE, MLPProblem, chain_ops, run_chain
 
 # The cases' workloads this engine builds (see benchmarks.worker.Server.prepare).
 KINDS = ("chain", "mlp")
@@ -88,14 +88,7 @@ def chain_phases(start: np.ndarray, length: int) -> tuple[Callable, Callable]:
     ops = chain_ops(length)
 
     def total(value):
-        for op in ops:
-            if op == "add":
-                value = value + CHAIN_ADD
-            elif op == "mul":
-                value = value * CHAIN_SCALE
-            else:
-                value = jnp.tanh(value)
-        return value.sum()
+        return run_chain(value, ops, jnp.tanh)
 
     gradient = jax.jit(jax.grad(total))
     leaf = jnp.asarray(start)

@@ -16,7 +16,7 @@ import numpy as np
 
 import minigrad as mg
 
-from .problems import CHAIN_ADD, CHAIN_SCALE, LEARNING_RATE, MLPProblem, chain_ops
+from .problems import LEARNING_RATE, MLPProblem, chain_ops, run_chain
 
 try:
     from minigrad.nn import functional as F
@@ -133,15 +133,7 @@ def chain(start: np.ndarray, length: int) -> tuple[mg.Tensor, Callable[[], mg.Te
 
     def forward() -> mg.Tensor:
         leaf.grad = None
-        value = leaf
-        for op in ops:
-            if op == "add":
-                value = value + CHAIN_ADD
-            elif op == "mul":
-                value = value * CHAIN_SCALE
-            else:
-                value = value.tanh()
-        return value.sum()
+        return run_chain(leaf, ops, mg.Tensor.tanh)
 
     return leaf, forward
 

@@ -5,6 +5,7 @@ Each engine copies these arrays into its own tensors, so all of them start from 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,5 +140,19 @@ def chain_input(seed: int = 0) -> np.ndarray:
 
 
 def chain_ops(length: int) -> list[str]:
-    """The chain's op names in order; every engine walks the same list with the same loop."""
+    """The chain's op names in order; every engine walks the same list with `run_chain`."""
     return [CHAIN_ROTATION[k % len(CHAIN_ROTATION)] for k in range(length)]
+
+
+def run_chain(value, ops: list[str], tanh: Callable):
+    """`value` through the chain's `ops` in order (+ CHAIN_ADD, * CHAIN_SCALE, or `tanh`, the
+    engine's own), then summed: the one loop every engine's chain runs (the hand-written NumPy
+    chain keeps each value for its backward, so it spells the loop out)."""
+    for op in ops:
+        if op == "add":
+            value = value + CHAIN_ADD
+        elif op == "mul":
+            value = value * CHAIN_SCALE
+        else:
+            value = tanh(value)
+    return value.sum()

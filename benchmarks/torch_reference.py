@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .problems import CHAIN_ADD, CHAIN_SCALE, LEARNING_RATE, MLPProblem, chain_ops
+from .problems import LEARNING_RATE, MLPProblem, chain_ops, run_chain
 
 # The cases' workloads this engine builds: all but "traced" (tracemalloc cannot see its memory).
 KINDS = ("chain", "long chain", "mlp", "cnn", "conv")
@@ -57,15 +57,7 @@ def chain_phases(start: np.ndarray, length: int) -> tuple[Callable, Callable]:
 
     def forward() -> torch.Tensor:
         leaf.grad = None
-        value = leaf
-        for op in ops:
-            if op == "add":
-                value = value + CHAIN_ADD
-            elif op == "mul":
-                value = value * CHAIN_SCALE
-            else:
-                value = value.tanh()
-        return value.sum()
+        return run_chain(leaf, ops, torch.tanh)
 
     def backward(total: torch.Tensor) -> np.ndarray:
         total.backward()
