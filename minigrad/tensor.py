@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import autograd, ops
+from . import structure
 from .autograd import Node, grad_mode
 from .dtypes import get_default_dtype
 
@@ -400,6 +401,8 @@ class Tensor:
                 f"Tensor.data must be an ndarray, got {type(value).__name__}; wrap it in "
                 "np.asarray(...) first"
             )
+        if value.shape != self._data.shape or value.dtype != self._data.dtype:
+            structure.changed()
         self._data = value
 
     data = property(

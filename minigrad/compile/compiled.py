@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import autograd
+from .. import autograd, structure
 from ..tensor import Tensor
 from .errors import CompileWarning
 from .guards import guard
@@ -55,6 +55,8 @@ class CompiledFunction:
         self._cache: OrderedDict = OrderedDict()
         self._warned: set = set()
         self._last: Program | None = None
+        self._modes_now: tuple = ()
+        self._modes_count = -1  # structure.changes when _modes_now was read
 
     @property
     def code(self) -> str:
@@ -77,9 +79,7 @@ class CompiledFunction:
                 "so the function runs eagerly for it to see every op",
                 args,
             )
-        if self._sources is None:
-            self._sources = find_sources(self.fn)
-        key = (_arguments_key(args), autograd.grad_mode.enabled, self._sources.modes())
+        key = (_arguments_key(args), autograd.grad_mode.enabled, self._modes())
         entry = self._cache.get(key)
         if entry is _EAGER:
             return self.fn(*args)
@@ -89,6 +89,16 @@ class CompiledFunction:
                 self._last = program
                 return program.function(*args)
         return self._trace(key, args)
+
+    def _modes(self) -> tuple:
+        """Every module's train/eval mode, read again only after a change that may have set one
+        (`structure`)."""
+        count = structure.changes
+        if self._sources is None or self._modes_count != count:
+            if self._sources is None:
+                self._sources = find_sources(self.fn)
+            self._modes_now, self._modes_count = self._sources.modes(), count
+        return self._modes_now
 
     def _eager(self, reason: str, args: tuple):
         self._warn(reason)
@@ -104,6 +114,7 @@ class CompiledFunction:
         """Run `fn` eagerly while recording it; keep the program if its replay equals eager."""
         # Found afresh: a parameter replaced since the last trace is a new tensor to read.
         known = self._sources = find_sources(self.fn)
+        self._modes_count = -1
         sources = Sources(
             list(known.modules), list(known.optimizers), dict(known.tensors), dict(known.arrays)
         )

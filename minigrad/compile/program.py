@@ -62,7 +62,10 @@ def generate(name: str, arguments: list, statements: list, output: str) -> str:
 def generate_guards(guards: list) -> str:
     """The source of `def guards()`: whether every (expression, value) of `guards` still holds
     (the branches the recorded code took: momentum or not, a buffer made yet or not)."""
-    tests = [f"bool({expression}) is {value!r}" for expression, value in dict.fromkeys(guards)]
+    tests = [
+        f"({expression})" if value else f"not ({expression})"
+        for expression, value in dict.fromkeys(guards)
+    ]
     body = " and ".join(tests) if tests else "True"
     return f"def guards():\n    return {body}\n"
 

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import structure
 from ..tensor import Tensor
 
 
@@ -92,6 +93,7 @@ class Module:
                 raise TypeError(f"cannot assign a Parameter to the buffer {name!r}")
             object.__setattr__(self, name, value)  # a new value for the buffer stays a buffer
             return
+        structure.changed()  # maybe a parameter, a submodule or the mode: compiled steps look
         self._unregister(name)
         if isinstance(value, Parameter):
             self._parameter_names.append(name)
@@ -103,6 +105,7 @@ class Module:
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
+        structure.changed()
         self._unregister(name)
         object.__delattr__(self, name)
 
@@ -220,6 +223,7 @@ class Module:
             raise TypeError(f"train() takes a bool mode, got {mode!r}")
         for module in self.modules():
             object.__setattr__(module, "training", mode)
+        structure.changed()
         return self
 
     def eval(self) -> Module:
