@@ -267,6 +267,53 @@ def test_gradients_cleared_outside_the_step_do_not_retrace():
         assert_identical(compiled.data, eager.data)
 
 
+def two_leaves():
+    rng = np.random.default_rng(3)
+    a = mg.Tensor(rng.normal(size=(2, 3)).astype(np.float32), requires_grad=True)
+    b = mg.Tensor(rng.normal(size=(2, 3)).astype(np.float32), requires_grad=True)
+    return a, b, optim.SGD([a, b], lr=0.1)
+
+
+def test_two_backward_passes_in_one_step_replay_as_eager():
+    """The second backward adds into the gradients the first stored, in place: the trace checks
+    it against their values from before, not against the arrays it has since changed."""
+
+    def run(compiled: bool):
+        a, b, optimizer = two_leaves()
+
+        def step():
+            optimizer.zero_grad()
+            (a + b).sum().backward()
+            (a.reshape(6) * 2.0).sum().backward()
+            optimizer.step()
+
+        stepper = mg.compile(step) if compiled else step
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CompileWarning)
+            for _ in range(3):
+                stepper()
+        return [a.grad.copy(), b.grad.copy(), a.data.copy(), b.data.copy()], stepper
+
+    eager, _ = run(False)
+    compiled, stepper = run(True)
+    assert_identical(eager, compiled)
+    assert stepper.programs == 1
+
+
+def test_a_step_without_zero_grad_adds_into_the_gradients():
+    """Traced while a gradient is already there, which backward adds into in place."""
+    a, b, optimizer = two_leaves()
+    (a * b).sum().backward()
+    step = mg.compile(lambda: (a * b).sum().backward())
+    expected = b.data.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)
+        for calls in range(2, 5):
+            step()
+            assert_identical([a.grad], [calls * expected])
+    assert step.programs == 1 and "store_grads(" in step.code
+
+
 @pytest.mark.parametrize(
     "read, what",
     [

@@ -127,7 +127,7 @@ class CompiledFunction:
         recorder = Recorder(sources, named)
         with recording(recorder):
             result = self.fn(*args)
-        output = "None" if recorder.failed else recorder.output(result)
+        output = "None" if recorder.failed else recorder.finish(result)
         reason = (
             recorder.failed
             or _unseen(recorder, before)

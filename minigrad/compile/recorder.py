@@ -76,6 +76,8 @@ class Recorder:
         self.table: dict = {}  # node or leaf -> _Gradient, the walk's sums as the walk has them
         self.node_names: dict = {}  # node -> the variable of its output
         self.leaf_grads: dict = {}  # leaf -> the .grad array it is known to hold
+        # leaf -> a copy of what that array held then: backward adds into it in place
+        self.grad_values: dict = {}
         # ids of the tensors whose .grad the program itself has set by now (stored a gradient
         # or set None): what the update then branches on is the program's, not a guard's.
         self.grads_set: set[int] = set()
@@ -116,8 +118,14 @@ class Recorder:
 
     def _know_tensor(self, name: str, tensor: Tensor) -> None:
         self.arrays_of[id(tensor.data)] = (name, tensor)
-        self.leaf_grads.setdefault(tensor, tensor.grad)
+        if tensor not in self.leaf_grads:
+            self._know_grad(tensor)
         self.kept.append(tensor.data)
+
+    def _know_grad(self, leaf: Tensor) -> None:
+        """Note the `.grad` array `leaf` holds now, and its values."""
+        self.leaf_grads[leaf] = leaf.grad
+        self.grad_values[leaf] = None if leaf.grad is None else leaf.grad.copy()
 
     def _emit(self, code: str, comment: str = "") -> None:
         self.statements.append(Statement(code, comment, self.part))
@@ -467,10 +475,10 @@ class Recorder:
             self.namespace["T"][tensor_name] = leaf
             entries.append(f"(T[{tensor_name!r}], {entry.name}, {entry.owned})")
             before = self.leaf_grads.get(leaf)
-            expected = entry.value if before is None else before + entry.value
+            expected = entry.value if before is None else self.grad_values[leaf] + entry.value
             if leaf.grad is None or not _same(leaf.grad, expected):
                 raise TraceMismatch(f"backward stored {tensor_name}.grad differently")
-            self.leaf_grads[leaf] = leaf.grad
+            self._know_grad(leaf)
             self.grads_set.add(id(leaf))
         self.part = "backward"
         listed = "".join(f"\n    {entry}," for entry in entries)
@@ -482,7 +490,7 @@ class Recorder:
         (`p.grad = None`, `model.zero_grad()`): the program would not repeat it."""
         for leaf, known in self.leaf_grads.items():
             if known is _AFTER_ZERO_GRAD:
-                self.leaf_grads[leaf] = leaf.grad
+                self._know_grad(leaf)
             elif leaf.grad is not known:
                 name = self.sources.tensors[id(leaf)][0]
                 raise TraceMismatch(
@@ -540,6 +548,15 @@ class Recorder:
                         self.grads_set.add(id(param))
 
     # ---- the result ---------------------------------------------------------------------------
+
+    def finish(self, value) -> str:
+        """`output(value)` after the call's last backward is checked; if that check fails, the
+        recording fails (`failed` says why) and the eager call stands."""
+        try:
+            return self.output(value)
+        except TraceMismatch as mismatch:
+            self.failed = str(mismatch)
+            return "None"
 
     def output(self, value) -> str:
         """The source text of what the function returns (tensors become their arrays)."""
