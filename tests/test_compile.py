@@ -176,7 +176,7 @@ def test_the_code_names_ops_parameters_and_shapes():
     for text in (
         "linear = x @ p_0_weight",  # the ops' own NumPy code, written out
         "linear += p_0_bias",
-        "relu = np.maximum(linear, 0)",
+        "relu = np.maximum(linear, 0, out=linear)",  # into the buffer only it still needs
         "g_linear = g_relu * (relu > 0)",  # Relu's VJP, as the hand derivation
         "SoftmaxCrossEntropy.vjp(",  # an op whose code keeps state: its own method
         "# Relu backward",
@@ -687,3 +687,28 @@ def test_a_parameter_group_added_later_is_updated_too():
     eager, compiled = trained(False), trained(True)
     assert_identical(eager[0], compiled[0])
     assert_identical(eager[1], compiled[1])
+
+
+def test_a_numpy_call_writes_into_an_input_only_the_program_holds():
+    from minigrad.compile.program import in_place
+    from minigrad.compile.recorder import Statement
+
+    def rewritten(*codes: str, output: str = "None") -> list:
+        *before, last = codes
+        statements = [Statement(code, "", "forward") for code in before]
+        statements.append(Statement(last, "", "forward", reusable="z"))
+        return [s.code for s in in_place(statements, output)][len(before)]
+
+    made = ("z = x @ w", "z += b")
+    assert rewritten(*made, "h = np.maximum(z, 0)") == "h = np.maximum(z, 0, out=z)"
+    assert rewritten(*made, "h = np.tanh(z)") == "h = np.tanh(z, out=z)"
+    # read afterwards, returned, or not a ufunc call: left alone
+    late = [Statement(c, "", "forward") for c in made]
+    late += [Statement("h = np.tanh(z)", "", "forward", "z"), Statement("q = z * 2", "", "forward")]
+    assert in_place(late, "None")[2].code == "h = np.tanh(z)"
+    assert rewritten(*made, "h = np.tanh(z)", output="wrap(z)") == "h = np.tanh(z)"
+    assert rewritten(*made, "h = Relu.forward(z)") == "h = Relu.forward(z)"
+    # a buffer someone else may see: a tensor's array, a view or alias of another, one shared
+    for binding in ("z = T['x'].data", "z = y.reshape((2, 3))", "z = y", "z = args[0]"):
+        assert rewritten(binding, "h = np.tanh(z)") == "h = np.tanh(z)", binding
+    assert rewritten(*made, "v = z.mT", "h = np.tanh(z)") == "h = np.tanh(z)"

