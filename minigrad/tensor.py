@@ -401,9 +401,10 @@ class Tensor:
                 f"Tensor.data must be an ndarray, got {type(value).__name__}; wrap it in "
                 "np.asarray(...) first"
             )
-        if value.shape != self._data.shape or value.dtype != self._data.dtype:
-            structure.changed()
+        reshaped = value.shape != self._data.shape or value.dtype != self._data.dtype
         self._data = value
+        if reshaped:  # told after the change (see `structure`)
+            structure.changed()
 
     data = property(
         attrgetter("_data"),

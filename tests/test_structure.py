@@ -49,3 +49,22 @@ def test_a_training_step_does_not_move_it(model):
 
     step()
     assert not moved(step)
+
+
+def test_a_parameter_made_a_buffer_moves_it(model):
+    assert moved(lambda: model[0].register_buffer("bias", mg.zeros(4)))
+
+
+def test_it_moves_after_the_change_it_tells_of(model, monkeypatch):
+    """A guard that reads in another thread between the two must not take the old state for
+    the new count."""
+    seen = []
+    monkeypatch.setattr(structure, "changed", lambda: seen.append(vars(model[0]).get("weight")))
+    new = nn.Parameter(np.ones((3, 4), np.float32))
+    model[0].weight = new
+    del model[0].weight
+    model[0].register_buffer("weight", mg.zeros(3))
+    t = mg.Tensor(np.zeros(2, np.float32))
+    t.data = np.zeros(3, np.float32)
+    assert seen[0] is new and seen[1] is None and isinstance(seen[2], mg.Tensor)
+    assert len(seen) == 4 and t.shape == (3,)

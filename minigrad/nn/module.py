@@ -93,7 +93,6 @@ class Module:
                 raise TypeError(f"cannot assign a Parameter to the buffer {name!r}")
             object.__setattr__(self, name, value)  # a new value for the buffer stays a buffer
             return
-        structure.changed()  # maybe a parameter, a submodule or the mode: compiled steps look
         self._unregister(name)
         if isinstance(value, Parameter):
             self._parameter_names.append(name)
@@ -103,11 +102,14 @@ class Module:
             self._module_names.append(name)
             _prefix_parameter_names(value, name)
         object.__setattr__(self, name, value)
+        # Maybe a parameter, a submodule or the mode: told after the change, so a compiled
+        # step's guards that read it in another thread meanwhile read it again.
+        structure.changed()
 
     def __delattr__(self, name: str) -> None:
-        structure.changed()
         self._unregister(name)
         object.__delattr__(self, name)
+        structure.changed()
 
     def _unregister(self, name: str) -> None:
         for registry in (self._parameter_names, self._module_names, self._buffer_names):
@@ -139,6 +141,7 @@ class Module:
         self._unregister(name)
         self._buffer_names.append(name)
         object.__setattr__(self, name, tensor)
+        structure.changed()  # it may have been a parameter or a submodule
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register `module` under `name`, for names that are not identifiers (e.g. "0")."""
