@@ -335,6 +335,29 @@ def test_two_backward_passes_in_one_step_replay_as_eager():
     assert stepper.programs == 1
 
 
+def test_one_array_for_a_cleared_and_an_uncleared_leaf_is_copied_once():
+    """The parameter's gradient is assigned (zero_grad cleared it), the other leaf's is added by
+    store_grads: the two must not share the array the walk handed to both."""
+    w = nn.Parameter(np.arange(3, dtype=np.float32))
+    c = mg.Tensor(np.ones(3, np.float32), requires_grad=True)
+    optimizer = optim.SGD([w], lr=0.1)
+
+    def step():
+        optimizer.zero_grad()
+        y = w + c
+        (y * y).sum().backward()
+        optimizer.step()
+
+    compiled = mg.compile(step)
+    for _ in range(3):
+        c.grad = None
+        compiled()
+        assert not np.shares_memory(w.grad, c.grad)
+    expected = w.grad.copy()
+    c.grad += 1
+    assert_identical([w.grad], [expected])
+
+
 def test_a_step_without_zero_grad_adds_into_the_gradients():
     """Traced while a gradient is already there, which backward adds into in place."""
     a, b, optimizer = two_leaves()

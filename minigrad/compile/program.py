@@ -67,7 +67,7 @@ def generate_guards(guards: list) -> str:
         f"({expression})" if value else f"not ({expression})"
         for expression, value in dict.fromkeys(guards)
     ]
-    body = " and ".join(tests) if tests else "True"
+    body = f"bool({' and '.join(tests)})" if tests else "True"
     return f"def guards():\n    return {body}\n"
 
 

@@ -485,6 +485,8 @@ class Recorder:
             if id(leaf) in self.cleared and before is None:
                 self._emit(_assigned(tensor_name, entry, handed_out), comment)
                 comment = ""
+            elif id(entry.value) in handed_out:  # assigned to a leaf above: store_grads can't see
+                entries.append(f"(T[{tensor_name!r}], {entry.name}.copy(), True)")
             else:
                 entries.append(f"(T[{tensor_name!r}], {entry.name}, {entry.owned})")
             handed_out.add(id(entry.value))
