@@ -11,8 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import autograd, ops
-from . import structure
+from . import autograd, ops, structure
 from .autograd import Node, grad_mode
 from .dtypes import get_default_dtype
 

@@ -94,7 +94,7 @@ class CompiledFunction:
         """Every module's train/eval mode, read again only after a change that may have set one
         (`structure`)."""
         count = structure.changes
-        if self._sources is None or self._modes_count != count:
+        if self._modes_count != count:  # always at the first call: the count starts at -1 here
             if self._sources is None:
                 self._sources = find_sources(self.fn)
             self._modes_now, self._modes_count = self._sources.modes(), count

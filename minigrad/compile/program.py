@@ -124,14 +124,10 @@ def _ufunc_call(body: list, x: str) -> bool:
     if not (
         isinstance(call, ast.Call)
         and isinstance(call.func, ast.Attribute)
-        and isinstance(call.func.value, ast.Name)
-        and call.func.value.id == "np"
-        and not call.keywords
+        and _numpy_ufunc_call(call)
     ):
         return False
-    ufunc = getattr(np, call.func.attr, None)
-    named = any(isinstance(arg, ast.Name) and arg.id == x for arg in call.args)
-    return isinstance(ufunc, np.ufunc) and ufunc.nout == 1 and named
+    return getattr(np, call.func.attr).nout == 1 and any(_is_name(a, x) for a in call.args)
 
 
 def _made_and_kept_private(x: str, bodies: list) -> bool:
@@ -141,35 +137,37 @@ def _made_and_kept_private(x: str, bodies: list) -> bool:
     for body in bodies:
         for node in body:
             if isinstance(node, ast.AugAssign) and _is_name(node.target, x):
-                if x in {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}:
+                if _mentions(node.value, x):
                     return False
                 continue
             if not (
                 isinstance(node, ast.Assign)
                 and len(node.targets) == 1
                 and _is_name(node.targets[0], x)
-                and _makes_new_array(node.value)
-                and x not in {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+                and (isinstance(node.value, ast.BinOp) or _numpy_ufunc_call(node.value))
+                and not _mentions(node.value, x)
             ):
                 return False
             made += 1
     return made == 1
 
 
-def _makes_new_array(value: ast.expr) -> bool:
-    if isinstance(value, ast.BinOp):
-        return True
+def _numpy_ufunc_call(value: ast.expr) -> bool:
+    """Whether `value` is `np.<ufunc>(...)` with no keywords (so no `out=`): a new array."""
     return (
         isinstance(value, ast.Call)
         and isinstance(value.func, ast.Attribute)
-        and isinstance(value.func.value, ast.Name)
-        and value.func.value.id == "np"
+        and _is_name(value.func.value, "np")
         and isinstance(getattr(np, value.func.attr, None), np.ufunc)
         and not value.keywords
     )
 
 
-def _is_name(node: ast.expr, name: str) -> bool:
+def _mentions(node: ast.AST, name: str) -> bool:
+    return any(_is_name(n, name) for n in ast.walk(node))
+
+
+def _is_name(node: ast.AST, name: str) -> bool:
     return isinstance(node, ast.Name) and node.id == name
 
 

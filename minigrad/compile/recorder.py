@@ -485,7 +485,7 @@ class Recorder:
             if id(leaf) in self.cleared and before is None:
                 self._emit(_assigned(tensor_name, entry, handed_out), comment)
                 comment = ""
-            elif id(entry.value) in handed_out:  # assigned to a leaf above: store_grads can't see
+            elif id(entry.value) in handed_out:  # given to a leaf above, maybe not by store_grads
                 entries.append(f"(T[{tensor_name!r}], {entry.name}.copy(), True)")
             else:
                 entries.append(f"(T[{tensor_name!r}], {entry.name}, {entry.owned})")
