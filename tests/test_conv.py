@@ -94,6 +94,24 @@ def test_max_pool2d_gradients_add_up_where_windows_overlap():
     np.testing.assert_array_equal(x.grad, [[[[0.0, 2.0, 0.0]]]])
 
 
+@pytest.mark.parametrize("kernel, stride", [(2, 3), (2, 2)])
+def test_max_pool2d_gradient_is_zero_where_no_window_reads(kernel, stride):
+    """On 5x5, 2x2 windows with stride 3 skip row and column 2, and with stride 2 never reach
+    row and column 4: the gradient there is zero, not what the memory held before (a freed
+    buffer of sevens of the same size is there to be reused)."""
+    x = leaf(np.arange(25.0).reshape(1, 1, 5, 5))
+    y = F.max_pool2d(x, kernel, stride=stride)
+    del y
+    np.full((1, 1, 5, 5), 7.0)  # freed at once, as a stale buffer for the gradient's image
+    y = F.max_pool2d(x, kernel, stride=stride)
+    y.sum().backward()
+    expected = np.zeros((5, 5))
+    for r in range(y.shape[2]):
+        for c in range(y.shape[3]):
+            expected[r * stride + 1, c * stride + 1] = 1.0  # each window's bottom-right element
+    np.testing.assert_array_equal(x.grad[0, 0], expected)
+
+
 def test_max_pool2d_pads_with_minus_infinity():
     """Each window holds one element of x and three of padding: a zero padding would win."""
     x = leaf([[[[-1.0, -2.0], [-3.0, -4.0]]]])
