@@ -120,10 +120,13 @@ class Node:
     mark: object
     out_version: int
 
-    def __init__(self, op, parents: tuple, needs: tuple, saved, saved_from: tuple, out, params):
+    def __init__(
+        self, op, parents: tuple, needs: tuple, saved, saved_from: tuple, out, params, kept=None
+    ):
         """Record that `op` ran: its inputs' `parents` (per input its Node, the leaf Tensor
         requiring grad, or None for a constant; `needs` says which are not None), what its VJP
-        reads (`saved`, and `out` when `op.saves_output`), and its non-tensor `params`.
+        reads (`saved`; and `kept`, the output when `op.saves_output` or the forward's residuals
+        when `op.saves_residuals`), and its non-tensor `params`.
 
         `saved_from` names the Tensors whose very arrays `saved` holds: the node notes their
         versions, so that backward refuses to run on a buffer changed in place since
@@ -138,7 +141,8 @@ class Node:
         # Input arrays if op.saves_inputs, else only the constant ones (or None); FREED after
         # backward.
         self.saved = saved
-        self.out = out if op.saves_output else None
+        # What the VJP reads of the forward's result: the output, or the forward's residuals.
+        self.out = kept if op.saves_output or op.saves_residuals else None
         self.params = params
         self.seq = next(_sequence)
         shape = out.shape
@@ -160,6 +164,12 @@ class Node:
         if self.others is None:
             return (self.first, self.second)
         return (self.first, self.second, *self.others)
+
+    @property
+    def output(self):
+        """The output array when the node keeps it (`op.saves_output`), else None (`out` may
+        then hold the forward's residuals instead)."""
+        return self.out if self.op.saves_output else None
 
     def name(self) -> str:
         """What PyTorch calls the node: the op's name and `Backward` (`MulBackward`)."""
@@ -455,7 +465,7 @@ def check_saved(node: Node) -> None:
         for tensor, now, then in zip(node.saved_tensors, changed, node.saved_versions):
             if now != then:
                 raise BackwardError(_modified_message(node, f"a tensor of shape {tensor.shape}"))
-    if node.out is not None and node.out_version:
+    if node.out_version and node.out is not None and node.op.saves_output:
         raise BackwardError(_modified_message(node, f"its output of shape {node.shape}"))
 
 
@@ -481,7 +491,9 @@ def _differentiable_vjp(node: Node, grad) -> tuple:
             else (parent if parent is not None else array)
             for parent, array in zip(node.parents, saved)
         )
-    out = wrap(node.out, node) if node.out is not None else None
+    # Residuals are plain arrays, not functions of the inputs on the tape: the VJP gets None and
+    # works from its inputs instead, so that the gradient's own graph is complete.
+    out = wrap(node.out, node) if node.out is not None and node.op.saves_output else None
     with enable_grad():
         return node.op.vjp(grad, out, saved, node.needs, *node.params)
 

@@ -269,7 +269,7 @@ class _Data:
         if kind == "op":
             return self._op(item)
         if kind == "tensor":
-            values = self.values_of.get(item, item.out)
+            values = self.values_of.get(item, item.output)
             return self._tensor("tensor", name, item.shape, item.dtype, values)
         if kind == "leaf":
             element = self._tensor("leaf", name, item.shape, item.dtype, item.data)

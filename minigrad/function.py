@@ -45,6 +45,7 @@ class _CustomOp:
 
     saves_inputs = False
     saves_output = False
+    saves_residuals = ()
 
     def __init__(self, function: type):
         self.function = function

@@ -87,23 +87,34 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
             wanted = False
         parents.append((x.grad_fn or x) if wanted else None)
         wanted_grads.append(wanted)
+    recording = True in wanted_grads and grad_mode.enabled
+    residuals = None
     try:
-        out = op.forward(*arrays, *params)
+        if recording and op.saves_residuals and _saves_residuals(op, wanted_grads):
+            out, residuals = op.forward_saving(*arrays, *params)
+        else:
+            out = op.forward(*arrays, *params)
     except ValueError as error:
         raise _shape_error(op, arrays, error) from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)  # NumPy gives scalars for 0-d arithmetic
     node = None
-    if True in wanted_grads and grad_mode.enabled:
+    if recording:
         needs = _shared_needs(tuple(wanted_grads))
         saved, saved_from = _saved(op, inputs, arrays, needs)
-        node = Node(op, tuple(parents), needs, saved, saved_from, out, params)
+        kept = residuals if op.saves_residuals else out
+        node = Node(op, tuple(parents), needs, saved, saved_from, out, params, kept)
     if autograd._watchers:
         _notify_forward(op, arrays, params, out, node)
     result = wrap(out, node)
     if out.base is not None:  # perhaps a view of an input's buffer
         _share_owner(result, out, inputs)
     return result
+
+
+def _saves_residuals(op, wanted_grads: list) -> bool:
+    """Whether a wanted gradient reads the residuals `op.forward_saving` keeps."""
+    return any(wanted and reads for wanted, reads in zip(wanted_grads, op.saves_residuals))
 
 
 def _share_owner(result: Tensor, out: np.ndarray, inputs: tuple) -> None:

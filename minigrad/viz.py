@@ -4,7 +4,7 @@
 of thousands of nodes draws without recursion): an op node per recorded op, a tensor node for
 each op's output and for each leaf. What a tensor node can show depends on what is still known:
 a leaf's values and `.grad` always; an intermediate's values only while its node keeps them
-(`node.out`) or when the user holds the tensor (pass it in `names`); a node's parents survive
+(`node.output`) or when the user holds the tensor (pass it in `names`); a node's parents survive
 backward, so the graph can be drawn after it. The DOT text (`.source`) needs no Graphviz program;
 `.render()` and Jupyter's inline picture need `dot`.
 """
@@ -159,7 +159,7 @@ class _Known:
 
     def node_values(self, node: Node):
         held = self.held.get(node)
-        return held.data if held is not None else node.out
+        return held.data if held is not None else node.output
 
 
 def _format_number(value) -> str:

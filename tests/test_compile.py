@@ -190,6 +190,44 @@ def test_the_code_names_ops_parameters_and_shapes():
         assert text in code, text
 
 
+def test_a_convolution_and_a_max_pool_hand_what_they_kept_to_the_backward():
+    """conv2d keeps its im2col matrix and max_pool2d its arg-max taps for their VJPs (residuals):
+    the program names them where the forward makes them and passes them to the VJP, and its
+    steps equal the eager steps bit for bit."""
+
+    def run(compiled: bool):
+        mg.manual_seed(3)
+        model = nn.Sequential(
+            nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8, 3)
+        )
+        optimizer = optim.SGD(model.parameters(), lr=0.1)
+        rng = np.random.default_rng(0)
+        x = mg.tensor(rng.normal(size=(4, 1, 6, 6)).astype(np.float32))
+        y = mg.tensor(rng.integers(0, 3, 4))
+
+        def step():
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        fn = mg.compile(step) if compiled else step
+        losses = [fn().data.copy() for _ in range(4)]
+        return losses + [p.data.copy() for p in model.parameters()], fn
+
+    eager, _ = run(False)
+    compiled, step = run(True)
+    assert_identical(eager, compiled)
+    for text in (
+        "conv2d, conv2d_kept = Conv2d.forward_saving(x, p_0_weight,",
+        "max_pool2d, max_pool2d_kept = MaxPool2d.forward_saving(",
+        "MaxPool2d.vjp(g_max_pool2d, max_pool2d_kept,",
+        "Conv2d.vjp(g_conv2d, conv2d_kept,",
+    ):
+        assert text in step.code, text
+
+
 def test_code_before_any_call_is_an_error():
     _, _, step = small_step()
     with pytest.raises(RuntimeError, match="call the compiled function once"):

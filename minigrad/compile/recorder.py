@@ -307,6 +307,10 @@ class Recorder:
         comment = f"{op.name}: {described} -> {_describe(out)}"
         if node is not None:
             self.node_names[node] = name
+        if node is not None and op.saves_residuals and node.out is not None:
+            kept = self._name(node.out, self._take(name + "_kept"))
+            arguments = ", ".join(inputs + rendered_params)
+            return self._emit(f"{name}, {kept} = {op_name}.forward_saving({arguments})", comment)
         lines = self._lowered(
             lambda *xs: op.forward(*xs, *params), list(zip(inputs, arrays)), params,
             [(name, out, out.ndim == 0)],

@@ -69,8 +69,17 @@ class Op:
     - `forward(*arrays, *params) -> ndarray`.
     - `vjp(g, out, inputs, needs, *params) -> tuple`: given the upstream gradient g = dL/d out,
       dL/d input for each input (None where `needs[i]` is False). `inputs` holds the input arrays
-      when the op `saves_inputs` (else None); `out` is the output when it `saves_output`. The
+      when the op `saves_inputs` (else None); `out` is the output when it `saves_output`, what
+      its forward kept when it `saves_residuals` (None where nothing was kept), else None. The
       engine reduces each result to its input's exact shape (summing broadcast axes) and dtype.
+    - `forward_saving(*arrays, *params) -> (ndarray, residuals)`, for an op that
+      `saves_residuals`: the forward, and an array it found on the way that its VJP would
+      otherwise compute again (a convolution's im2col matrix, a max pool's arg-max taps).
+      `saves_residuals` says, per input, whether that input's gradient reads them; the engine
+      calls `forward_saving` when it records a node wanting one of those gradients, and the node
+      keeps the residuals for the VJP. The VJP gets None instead where none were kept (under
+      `create_graph`, where it must apply recorded ops to its inputs, and in the gradient
+      checks' replays), and computes what it needs from its inputs.
     - `forward_cost` / `backward_cost`: its exact flops for given shapes (the tracer's numbers).
     - `samples()`: small float64 cases away from kinks and ties, which `minigrad gradcheck` and
       the op tests check first and second derivatives on.
@@ -82,6 +91,7 @@ class Op:
     name = "Op"
     saves_inputs = True
     saves_output = False
+    saves_residuals: tuple[bool, ...] = ()
     # Per input position: whether, when that input is the op's only constant, the VJP reads
     # nothing but it. Then the node keeps the constant, not the tensor's array: `x * 0.5` keeps
     # 0.5 and lets x's buffer go, as PyTorch saves only what the wanted gradient reads.

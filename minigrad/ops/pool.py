@@ -26,9 +26,12 @@ def _window_max(view: np.ndarray) -> np.ndarray:
     np.maximum calls 0.26 ms (the LeNet step of benchmark case 8 pools such a batch).
     """
     kh, kw = view.shape[-2:]
-    out = view[..., 0, 0].copy(order="K")
-    for tap in range(1, kh * kw):
-        np.maximum(out, view[..., tap // kw, tap % kw], out=out)
+    taps = [view[..., i, j] for i in range(kh) for j in range(kw)]
+    if len(taps) == 1:
+        return taps[0].copy(order="K")
+    out = np.maximum(taps[0], taps[1])
+    for tap in taps[2:]:
+        np.maximum(out, tap, out=out)
     return out
 
 
@@ -39,35 +42,50 @@ def _reads_x(size: int, kernel: int, stride: int, padding: int, count: int) -> n
     return (place >= 0) & (place < size)
 
 
-def _first_taps(x: np.ndarray, kernel, stride, padding) -> np.ndarray:
-    """Per window of x (N, C, H, W), the tap t = i kW + j (row-major) holding its maximum: on
+def _max_and_taps(x: np.ndarray, kernel, stride, padding) -> tuple[np.ndarray, np.ndarray]:
+    """max_pool2d of x (N, C, H, W), and per window the tap holding the maximum
+    (`_first_taps`)."""
+    view = windows(x, kernel, stride, padding, _NO_DILATION, value=-np.inf)
+    out = _window_max(view)
+    return out, _first_taps(view, out, x.shape[2:], kernel, stride, padding)
+
+
+def _first_taps(view: np.ndarray, out: np.ndarray, size, kernel, stride, padding) -> np.ndarray:
+    """Per window of the window view of x (H, W = `size`), whose maxima are `out`, the tap
+    t = i kW + j (row-major) holding its maximum: on
     ties the first, as PyTorch; in a window whose maximum is NaN, its first NaN (as `argmax`).
     The first maximum's tap is the number of taps before it, all of which miss the maximum, so
     each tap adds 1 where it and every tap before it missed. A tap on the padding never counts,
     so a window of -inf elements picks its first element of x, as PyTorch does, not the -inf
     padding beside it.
 
-    Two array operations per tap on the strided (N, C, H_out, W_out) slice of that tap, as in
+    Three array operations per tap on the strided (N, C, H_out, W_out) slice of that tap, as in
     `_window_max`, in x's own layout: on the (64, 6, 24, 24) float32 batch there, with 2x2
     windows, the flat index into x built from each tap's places, as this replaced, took 1.36 ms;
-    a masked write of each tap's number (np.copyto with `where`) 0.9-1.1 ms; this 0.23 ms.
+    a masked write of each tap's number (np.copyto with `where`) 0.9-1.1 ms; this 0.15 ms.
     """
-    view = windows(x, kernel, stride, padding, _NO_DILATION, value=-np.inf)
-    out = _window_max(view)
-    nan = np.isnan(out).any()
+    nan = out.size > 0 and np.isnan(out.max())  # the maximum is NaN where any element is
     (kh, kw), (rows, cols) = kernel, out.shape[2:]
+    if kh * kw == 1:
+        return np.zeros(out.shape, dtype=np.intp)  # a 1x1 window's one tap
     if padding != (0, 0):
-        rows_in = _reads_x(x.shape[2], kh, stride[0], padding[0], rows)[:, :, None]
-        cols_in = _reads_x(x.shape[3], kw, stride[1], padding[1], cols)[:, None, :]
-    taps = np.zeros_like(out, dtype=np.intp)
-    missed = np.ones_like(out, dtype=bool)
-    for tap in range(kh * kw - 1):  # where all others missed, the last tap holds the maximum
+        rows_in = _reads_x(size[0], kh, stride[0], padding[0], rows)[:, :, None]
+        cols_in = _reads_x(size[1], kw, stride[1], padding[1], cols)[:, None, :]
+
+    def misses(tap: int) -> np.ndarray:
         i, j = divmod(tap, kw)
         read = view[..., i, j]
-        hit = (read == out) | np.isnan(read) if nan else read == out
+        miss = read != out
+        if nan:
+            miss &= ~np.isnan(read)  # a NaN is the maximum of its window
         if padding != (0, 0):
-            hit &= rows_in[i] & cols_in[j]
-        missed &= ~hit
+            miss |= ~(rows_in[i] & cols_in[j])
+        return miss
+
+    missed = misses(0)
+    taps = missed.astype(np.intp)
+    for tap in range(1, kh * kw - 1):  # where all others missed, the last tap holds the maximum
+        missed &= misses(tap)
         taps += missed
     return taps
 
@@ -133,18 +151,28 @@ class MaxPool2d(Op):
     where overlapping windows share it
 
     params: kernel, stride and padding, pairs of ints.
+
+    Recorded for backward, the forward finds each window's arg-max tap beside its maximum and
+    keeps the taps (`saves_residuals`), as PyTorch keeps its indices and the hand-written step
+    its `where`, instead of taking the maximum again in the backward to find them.
     """
 
-    name = "MaxPool2d"
+    name, saves_residuals = "MaxPool2d", (True,)
 
     @staticmethod
     def forward(x, kernel, stride, padding):
         return _window_max(windows(x, kernel, stride, padding, _NO_DILATION, value=-np.inf))
 
     @staticmethod
-    def vjp(g, out, inputs, needs, kernel, stride, padding):
+    def forward_saving(x, kernel, stride, padding):
+        """The pooled maxima, and each window's arg-max tap for the gradient."""
+        return _max_and_taps(x, kernel, stride, padding)
+
+    @staticmethod
+    def vjp(g, taps, inputs, needs, kernel, stride, padding):
         (x,) = inputs
-        taps = _first_taps(values(x), kernel, stride, padding)
+        if taps is None:  # nothing kept: found again from x
+            taps = _max_and_taps(values(x), kernel, stride, padding)[1]
         return (call(MaxPool2dGrad, (g,), (x.shape, kernel, stride, padding, taps)),)
 
     @classmethod
@@ -155,7 +183,8 @@ class MaxPool2d(Op):
     def backward_cost(
         cls, input_shapes: list, output_shape: tuple, needs: tuple, params: tuple
     ) -> Cost:
-        # The arg-max taps are found again (a comparison per element read), then spread.
+        # Finding the arg-max taps (a comparison per element read; the recorded forward does it
+        # beside the maximum, for the gradient, so it is counted here), then the spread.
         spread = MaxPool2dGrad.forward_cost([output_shape], input_shapes[0], (None, *params))
         return Cost(0, size(output_shape) * size(params[0]) + spread.flops)
 

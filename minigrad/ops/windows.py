@@ -10,7 +10,7 @@ other way, adding each one back where it was read, so overlapping windows accumu
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 Pair = tuple[int, int]
 
@@ -34,11 +34,22 @@ def windows(
     x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, value: float = 0.0
 ) -> np.ndarray:
     """The view (..., H_out, W_out, kH, kW) of x (..., H, W) padded with `value`, whose element
-    [..., h, w, i, j] is padded x[..., h sH + i dH, w sW + j dW]: im2col without copying."""
+    [..., h, w, i, j] is padded x[..., h sH + i dH, w sW + j dW]: im2col without copying.
+
+    One step along h moves sH rows of x, one along i dH rows, so those axes' strides are x's row
+    stride times sH and dH (likewise w and j with columns). Written with `as_strided` from those
+    strides, as NumPy's `sliding_window_view` does after checking its arguments (`functional`
+    has checked them here): 7.5 us a call against 25, eight calls in a LeNet step.
+    """
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
-    view = sliding_window_view(pad(x, padding, value), span, axis=(-2, -1))
-    return view[..., ::sh, ::sw, ::dh, ::dw]
+    padded = pad(x, padding, value)
+    *lead, height, width = padded.shape
+    *lead_strides, row, column = padded.strides
+    rows = output_size(height, kh, sh, 0, dh)
+    cols = output_size(width, kw, sw, 0, dw)
+    shape = (*lead, rows, cols, kh, kw)
+    strides = (*lead_strides, row * sh, column * sw, row * dh, column * dw)
+    return as_strided(padded, shape, strides, writeable=False)
 
 
 def tap_reads(tap: int, dilation: int, stride: int, count: int) -> slice:
