@@ -481,11 +481,15 @@ def _check_same_shape(name: str, input: Tensor, target) -> None:
 
 
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """Mean squared error (input - target)^2, averaged (or summed) over every element."""
+    """Mean squared error (input - target)^2, averaged (or summed) over every element: one op,
+    `ops.MseLoss`, whose backward is 2 (input - target) / N (`reduction='none'` gives the
+    squares themselves)."""
     check_reduction(reduction)
     _check_same_shape("mse_loss", input, target)
-    difference = input - target
-    return reduce_loss(difference * difference, reduction)
+    if reduction == "none":
+        difference = input - target
+        return difference * difference
+    return apply(ops.MseLoss, (input, target), (reduction,))
 
 
 def _check_probabilities(name: str, role: str, values) -> None:

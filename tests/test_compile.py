@@ -220,10 +220,10 @@ def test_a_convolution_and_a_max_pool_hand_what_they_kept_to_the_backward():
     compiled, step = run(True)
     assert_identical(eager, compiled)
     for text in (
-        "conv2d, conv2d_kept = Conv2d.forward_saving(x, p_0_weight,",
-        "max_pool2d, max_pool2d_kept = MaxPool2d.forward_saving(",
-        "MaxPool2d.vjp(g_max_pool2d, max_pool2d_kept,",
-        "Conv2d.vjp(g_conv2d, conv2d_kept,",
+        "conv2d, conv2d_columns = Conv2d.forward_saving(x, p_0_weight,",
+        "max_pool2d, max_pool2d_taps = MaxPool2d.forward_saving(",
+        "MaxPool2d.vjp(g_max_pool2d, max_pool2d_taps,",
+        "Conv2d.vjp(g_conv2d, conv2d_columns,",
     ):
         assert text in step.code, text
 

@@ -52,4 +52,4 @@ def test_a_notebook_runs_and_shows_the_explorer(path, tmp_path):
     assert len(pages) == 2 and all(page.startswith(EXPLORER) for page in pages)
     assert all("explorer-data" in page and "function drawStep" in page for page in pages)
     texts = "".join(out.get("text", "") for out in outputs if out.output_type == "stream")
-    assert "agree with the engine's backward" in texts and "all 14 nodes agree" in texts
+    assert "agree with the engine's backward" in texts and "all 12 nodes agree" in texts

@@ -308,9 +308,7 @@ class Recorder:
         if node is not None:
             self.node_names[node] = name
         if node is not None and op.saves_residuals and node.out is not None:
-            kept = self._name(node.out, self._take(name + "_kept"))
-            arguments = ", ".join(inputs + rendered_params)
-            return self._emit(f"{name}, {kept} = {op_name}.forward_saving({arguments})", comment)
+            return self._forward_saving(op, inputs, arrays, params, (name, out), node.out, comment)
         lines = self._lowered(
             lambda *xs: op.forward(*xs, *params), list(zip(inputs, arrays)), params,
             [(name, out, out.ndim == 0)],
@@ -321,6 +319,20 @@ class Recorder:
             return self._emit_lines(lines, comment)
         call = f"{op_name}.forward({', '.join(inputs + rendered_params)})"
         self._emit(f"{name} = np.asarray({call})" if out.ndim == 0 else f"{name} = {call}", comment)
+
+    def _forward_saving(self, op, inputs, arrays, params, output, residuals, comment) -> None:
+        """`out, residuals = Op.forward_saving(...)`: a forward that keeps what its VJP reads,
+        named after what it is (`conv2d_columns`), written out where its code can be."""
+        name, out = output
+        kept = self._name(residuals, self._take(f"{name}_{op.residuals_name}"))
+        lines = self._lowered(
+            lambda *xs: op.forward_saving(*xs, *params), list(zip(inputs, arrays)), params,
+            [(name, out, out.ndim == 0), (kept, residuals, False)],
+        )  # fmt: skip
+        if lines is not None:
+            return self._emit_lines(lines, comment)
+        arguments = ", ".join(inputs + [self.operand(p) for p in params])
+        self._emit(f"{name}, {kept} = {self._op(op)}.forward_saving({arguments})", comment)
 
     def _lowered(self, run, inputs: list, params: tuple, outputs: list) -> list | None:
         """The op's own code as NumPy lines (`symbolic`), or None where it cannot be written so.

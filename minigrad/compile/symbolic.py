@@ -150,14 +150,16 @@ class Lowering:
 
     def assignments(self, outputs: list) -> list[str]:
         """The op's lines ending with `target = output` for each (target, output, as_array),
-        temporaries used once folded in; a temporary updated in place that is an output takes
-        the output's name (`linear = x @ w; linear += b`)."""
+        temporaries used once folded in; a temporary that is an output takes the output's name
+        (`linear = x @ w; linear += b`, `difference = x - y` then read by the loss)."""
         lines = list(self.lines)
+        renamed: set[str] = set()
         for target, output, as_array in outputs:
             expr = self.expr(output)
             temporary = expr.temporary
-            if temporary is not None and not as_array and any(temporary in x.writes for x in lines):
+            if temporary is not None and not as_array and temporary not in renamed:
                 lines = [_rename(line, temporary, target) for line in lines]
+                renamed.add(temporary)
                 continue
             text = f"np.asarray({expr.text})" if as_array else expr.text
             lines.append(Line(target, Expr(text, expr.precedence, expr.names)))

@@ -55,7 +55,7 @@ from .elementwise import (
     stable_sigmoid,
 )
 from .linalg import Linear, MatMul
-from .losses import BinaryCrossEntropy, KeptSoftmax, SoftmaxCrossEntropy
+from .losses import BinaryCrossEntropy, KeptSoftmax, MseLoss, SoftmaxCrossEntropy
 from .pad import Pad
 from .pool import AvgPool2d, AvgPool2dGrad, MaxPool2d, MaxPool2dGather, MaxPool2dGrad
 from .reductions import LogSumExp, Max, Mean, Min, Sum, keepdims_shape, reduced_count
@@ -68,7 +68,7 @@ __all__ = [
     "reduced_count", "Abs", "Add", "Cast", "Clip", "Cos", "Div", "Exp", "LeakyRelu", "Log",
     "Maximum", "Minimum", "Mul", "Neg", "Pow", "Relu", "Sigmoid", "Sin", "Softplus", "Sqrt",
     "Sub", "Tanh", "Where", "Linear", "MatMul", "BinaryCrossEntropy", "KeptSoftmax",
-    "SoftmaxCrossEntropy", "LogSumExp", "Max", "Mean", "Min", "Sum", "BroadcastTo",
+    "SoftmaxCrossEntropy", "MseLoss", "LogSumExp", "Max", "Mean", "Min", "Sum", "BroadcastTo",
     "Concatenate", "GetItem", "IndexAdd", "Reshape", "Transpose", "LogSoftmax", "Softmax",
     "Conv2d", "Conv2dInputGrad", "Conv2dWeightGrad", "AvgPool2d", "AvgPool2dGrad", "MaxPool2d",
     "MaxPool2dGather", "MaxPool2dGrad", "Pad",

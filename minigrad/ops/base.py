@@ -79,7 +79,8 @@ class Op:
       calls `forward_saving` when it records a node wanting one of those gradients, and the node
       keeps the residuals for the VJP. The VJP gets None instead where none were kept (under
       `create_graph`, where it must apply recorded ops to its inputs, and in the gradient
-      checks' replays), and computes what it needs from its inputs.
+      checks' replays), and computes what it needs from its inputs. `residuals_name` says what
+      they are, for the compiled step's code (`conv2d_columns`).
     - `forward_cost` / `backward_cost`: its exact flops for given shapes (the tracer's numbers).
     - `samples()`: small float64 cases away from kinks and ties, which `minigrad gradcheck` and
       the op tests check first and second derivatives on.
@@ -92,6 +93,7 @@ class Op:
     saves_inputs = True
     saves_output = False
     saves_residuals: tuple[bool, ...] = ()
+    residuals_name = "kept"
     # Per input position: whether, when that input is the op's only constant, the VJP reads
     # nothing but it. Then the node keeps the constant, not the tensor's array: `x * 0.5` keeps
     # 0.5 and lets x's buffer go, as PyTorch saves only what the wanted gradient reads.

@@ -163,7 +163,7 @@ class Conv2d(Op):
     columns there) from the forward to the backward.
     """
 
-    name, saves_residuals = "Conv2d", (False, True)
+    name, saves_residuals, residuals_name = "Conv2d", (False, True), "columns"
 
     @staticmethod
     def forward(x, weight, stride, padding, dilation, groups):

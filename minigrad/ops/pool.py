@@ -157,7 +157,7 @@ class MaxPool2d(Op):
     its `where`, instead of taking the maximum again in the backward to find them.
     """
 
-    name, saves_residuals = "MaxPool2d", (True,)
+    name, saves_residuals, residuals_name = "MaxPool2d", (True,), "taps"
 
     @staticmethod
     def forward(x, kernel, stride, padding):
