@@ -153,6 +153,30 @@ def test_mse_loss_gradient_reaches_input_and_target():
     np.testing.assert_array_equal(t.grad, [-1.0, -2.0])
 
 
+def test_mse_loss_is_one_node_whose_gradient_is_the_lectures():
+    """One MseLoss node, as PyTorch's MseLossBackward: d/dx = 2 (x - y) / N, in float32 the
+    same bits as the hand-written 2 / N times the difference, for the sum 2 (x - y)."""
+    values = np.array([[0.3, -1.7, 2.2], [0.9, 0.1, -0.4]], dtype=np.float32)
+    x = mg.tensor(values, requires_grad=True)
+    y = np.array([[0.0, 1.0, 2.0], [-1.0, 0.5, 0.25]], dtype=np.float32)
+    loss = F.mse_loss(x, y)
+    assert loss.grad_fn.name() == "MseLossBackward" and loss.dtype == np.float32
+    loss.backward()
+    difference = x.data - y
+    np.testing.assert_array_equal(x.grad, difference * np.float32(2.0 / 6))
+    x.grad = None
+    F.mse_loss(x, y, reduction="sum").backward()
+    np.testing.assert_array_equal(x.grad, difference * np.float32(2.0))
+
+
+def test_mse_loss_of_0d_tensors():
+    x, t = f64(3.0), f64(1.0)
+    loss = F.mse_loss(x, t)
+    assert loss.shape == () and loss.item() == 4.0
+    loss.backward()
+    assert x.grad.shape == () and x.grad == 4.0 and t.grad == -4.0
+
+
 def test_binary_cross_entropy_values_and_gradient():
     p = f64([0.5, 0.8])
     y = np.array([1.0, 0.0])

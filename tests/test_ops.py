@@ -320,6 +320,12 @@ FUSED_AND_LOSSES = [
         ((2, 3), (2, 3)),
     ),
     OpCase(
+        "mse_loss_sum",
+        lambda a, b: F.mse_loss(a, b, reduction="sum"),
+        lambda a, b: ((a - b) ** 2).sum(),
+        ((2, 3), (2, 3)),
+    ),
+    OpCase(
         "binary_cross_entropy",
         lambda p: F.binary_cross_entropy(p, SOFT_TARGETS.astype(p.dtype)),
         lambda p: -(SOFT_TARGETS * np.log(p) + (1 - SOFT_TARGETS) * np.log(1 - p)).mean(),
@@ -350,6 +356,7 @@ FUSED_AND_LOSSES = [
 
 ZERO_D = [
     OpCase("mul_0d", lambda a, b: a * b, np.multiply, ((), ())),
+    OpCase("mse_loss_0d", F.mse_loss, lambda a, b: (a - b) ** 2, ((), ())),
     OpCase(
         "div_0d",
         lambda a, b: a / b,
