@@ -66,7 +66,7 @@ def cross_entropy(
     kept = _counted_targets("cross_entropy", labels, logits.shape[1], ignore_index)
     weights = _class_weights("cross_entropy", weight, logits.shape[1], logits.dtype)
     if weights is None and label_smoothing == 0 and kept.all():
-        loss = apply(ops.SoftmaxCrossEntropy, (logits, labels), (reduction, ops.KeptSoftmax()))
+        loss = apply(ops.SoftmaxCrossEntropy, (logits, labels), (reduction,))
         return loss.reshape(shape) if reduction == "none" else loss
     log_probs = logits.log_softmax(axis=1)
     return _weighted(log_probs, labels, kept, weights, label_smoothing, reduction, shape)

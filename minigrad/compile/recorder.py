@@ -168,10 +168,6 @@ class Recorder:
             return f"np.dtype({str(value)!r})"
         if isinstance(value, np.generic) and value.dtype.kind in "biuf" and np.isfinite(value):
             return repr(value)  # np.float32(0.5): exact
-        if isinstance(value, ops.KeptSoftmax):  # a fresh one per call, as each forward makes
-            if id(value) not in self.names:
-                self._emit(f"{self._name(value, self._take('kept'))} = ops.KeptSoftmax()")
-            return self.names[id(value)]
         if isinstance(value, np.ndarray):
             return self.array(value)
         raise TraceError(
@@ -671,7 +667,7 @@ def _reusable(names: list, arrays, out) -> str:
 
 
 def _plain_parameter(value) -> bool:
-    """A parameter the lowering may bake into the code (no per-call state such as KeptSoftmax)."""
+    """A parameter the lowering may bake into the code: plain values, not arrays or objects."""
     if isinstance(value, tuple):
         return all(map(_plain_parameter, value))
     return value is None or isinstance(value, (bool, int, float, str, np.dtype))

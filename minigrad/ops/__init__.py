@@ -55,7 +55,7 @@ from .elementwise import (
     stable_sigmoid,
 )
 from .linalg import Linear, MatMul
-from .losses import BinaryCrossEntropy, KeptSoftmax, MseLoss, SoftmaxCrossEntropy
+from .losses import BinaryCrossEntropy, MseLoss, SoftmaxCrossEntropy
 from .pad import Pad
 from .pool import AvgPool2d, AvgPool2dGrad, MaxPool2d, MaxPool2dGather, MaxPool2dGrad
 from .reductions import LogSumExp, Max, Mean, Min, Sum, keepdims_shape, reduced_count
@@ -67,7 +67,7 @@ __all__ = [
     "is_constant", "sample_values", "size", "values", "stable_sigmoid", "keepdims_shape",
     "reduced_count", "Abs", "Add", "Cast", "Clip", "Cos", "Div", "Exp", "LeakyRelu", "Log",
     "Maximum", "Minimum", "Mul", "Neg", "Pow", "Relu", "Sigmoid", "Sin", "Softplus", "Sqrt",
-    "Sub", "Tanh", "Where", "Linear", "MatMul", "BinaryCrossEntropy", "KeptSoftmax",
+    "Sub", "Tanh", "Where", "Linear", "MatMul", "BinaryCrossEntropy",
     "SoftmaxCrossEntropy", "MseLoss", "LogSumExp", "Max", "Mean", "Min", "Sum", "BroadcastTo",
     "Concatenate", "GetItem", "IndexAdd", "Reshape", "Transpose", "LogSoftmax", "Softmax",
     "Conv2d", "Conv2dInputGrad", "Conv2dWeightGrad", "AvgPool2d", "AvgPool2dGrad", "MaxPool2d",

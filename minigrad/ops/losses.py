@@ -14,25 +14,17 @@ from .base import Cost, Elementwise, Op, Sample, call, is_constant, sample_value
 from .reductions import _finite_row_max
 
 
-class KeptSoftmax:
-    """Where a SoftmaxCrossEntropy forward leaves softmax(logits) for its own backward."""
-
-    __slots__ = ("probabilities",)
-
-    def __init__(self):
-        self.probabilities = None
-
-
 class SoftmaxCrossEntropy(Op):
     """Mean (or sum) over rows of -log softmax(logits)[target], fused;  d/dlogits = softmax - onehot
 
     One op instead of log_softmax + gather + mean, so the closed-form gradient needs no
-    intermediate (N, C) gradient arrays. `target` holds integer class indices. The forward leaves
-    softmax(logits) in its `kept` parameter (a fresh `KeptSoftmax` per call), so the backward is
-    a subtract and a scale, as in a hand-written step; without one it computes softmax again.
+    intermediate (N, C) gradient arrays. `target` holds integer class indices. Recorded for
+    backward, the forward keeps softmax(logits) (`saves_residuals`), so the backward is a copy,
+    a subtract and a scale, as in a hand-written step (which needs no copy: it never runs its
+    backward twice); without them it computes softmax again.
     """
 
-    name, saves_output = "SoftmaxCrossEntropy", False
+    name, saves_residuals, residuals_name = "SoftmaxCrossEntropy", (True, False), "probabilities"
 
     @classmethod
     def forward_cost(cls, input_shapes: list, output_shape: tuple, params: tuple) -> Cost:
@@ -51,24 +43,18 @@ class SoftmaxCrossEntropy(Op):
         return [Sample((sample_values(3, 4), np.array([0, 3, 1])), ("mean",))]
 
     @staticmethod
-    def forward(logits, target, reduction, kept=None):
-        shifted = logits - _finite_row_max(logits)
-        exps = np.exp(shifted)
-        totals = np.add.reduce(exps, axis=-1, keepdims=True)
-        # -log softmax(x)[t] = log sum_j e^(x_j - m) - (x_t - m): only the picked entries, no
-        # (N, C) log-probs.
-        picked = np.log(totals[:, 0]) - shifted[np.arange(len(target)), target]
-        if kept is not None:
-            exps /= totals
-            kept.probabilities = exps
-        if reduction == "mean":
-            return np.asarray(np.add.reduce(picked) / len(picked), dtype=logits.dtype)
-        if reduction == "sum":
-            return np.asarray(np.add.reduce(picked), dtype=logits.dtype)
-        return picked
+    def forward(logits, target, reduction):
+        return _cross_entropy(logits, target, reduction)[0]
 
     @staticmethod
-    def vjp(g, out, inputs, needs, reduction, kept=None):
+    def forward_saving(logits, target, reduction):
+        """The loss, and softmax(logits) for the gradient."""
+        loss, exps, totals = _cross_entropy(logits, target, reduction)
+        exps /= totals
+        return loss, exps
+
+    @staticmethod
+    def vjp(g, probabilities, inputs, needs, reduction):
         logits, target = inputs
         if not is_constant(logits):
             probs = logits.softmax(axis=-1)
@@ -77,9 +63,8 @@ class SoftmaxCrossEntropy(Op):
                 * _row_scale(g, reduction, logits.shape[0]),
                 None,
             )
-        if kept is not None and kept.probabilities is not None:
-            # Taken, not copied: a retained graph's next backward recomputes them below.
-            probs, kept.probabilities = kept.probabilities, None
+        if probabilities is not None:
+            probs = probabilities.copy()  # the node's: a retained graph's next backward reads them
         else:
             probs = np.exp(logits - _finite_row_max(logits))
             probs /= np.add.reduce(probs, axis=-1, keepdims=True)
@@ -87,10 +72,20 @@ class SoftmaxCrossEntropy(Op):
         probs *= _row_scale(g, reduction, logits.shape[0])
         return (probs, None)
 
-    @staticmethod
-    def fresh_params(node) -> tuple:
-        """The reduction alone, so replaying the forward (gradient checks) keeps nothing."""
-        return node.params[:1]
+
+def _cross_entropy(logits, target, reduction: str) -> tuple:
+    """The loss, e^(x - m) and its row sums: softmax's parts, for a forward that keeps it."""
+    shifted = logits - _finite_row_max(logits)
+    exps = np.exp(shifted)
+    totals = np.add.reduce(exps, axis=-1, keepdims=True)
+    # -log softmax(x)[t] = log sum_j e^(x_j - m) - (x_t - m): only the picked entries, no (N, C)
+    # log-probs.
+    picked = np.log(totals[:, 0]) - shifted[np.arange(len(target)), target]
+    if reduction == "mean":
+        return np.asarray(np.add.reduce(picked) / len(picked), dtype=logits.dtype), exps, totals
+    if reduction == "sum":
+        return np.asarray(np.add.reduce(picked), dtype=logits.dtype), exps, totals
+    return picked, exps, totals
 
 
 class MseLoss(Op):
