@@ -141,8 +141,8 @@ class Node:
         # Input arrays if op.saves_inputs, else only the constant ones (or None); FREED after
         # backward.
         self.saved = saved
-        # What the VJP reads of the forward's result: the output, or the forward's residuals.
-        self.out = kept if op.saves_output or op.saves_residuals else None
+        # What the VJP reads of the forward's result: the output, the forward's residuals or None.
+        self.out = kept
         self.params = params
         self.seq = next(_sequence)
         shape = out.shape

@@ -102,7 +102,7 @@ def apply(op, inputs: tuple, params: tuple = ()) -> Tensor:
     if recording:
         needs = _shared_needs(tuple(wanted_grads))
         saved, saved_from = _saved(op, inputs, arrays, needs)
-        kept = residuals if op.saves_residuals else out
+        kept = residuals if op.saves_residuals else out if op.saves_output else None
         node = Node(op, tuple(parents), needs, saved, saved_from, out, params, kept)
     if autograd._watchers:
         _notify_forward(op, arrays, params, out, node)

@@ -149,9 +149,8 @@ def test_a_scheduler_changes_the_learning_rate_between_calls():
     assert_identical(runs[0][1], runs[1][1])
 
 
-def small_step(model=None, optimizer=None):
-    model = model or nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
-    optimizer = optimizer or optim.SGD(model.parameters(), lr=0.1)
+def training_step(model, optimizer):
+    """One eager SGD-style step of `model` on cross-entropy: step(x, y) -> loss."""
 
     def step(x, y):
         optimizer.zero_grad()
@@ -160,7 +159,13 @@ def small_step(model=None, optimizer=None):
         optimizer.step()
         return loss
 
-    return model, optimizer, mg.compile(step)
+    return step
+
+
+def small_step(model=None, optimizer=None):
+    model = model or nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    optimizer = optimizer or optim.SGD(model.parameters(), lr=0.1)
+    return model, optimizer, mg.compile(training_step(model, optimizer))
 
 
 def batch(n: int = 5, dtype=np.float32):
@@ -204,16 +209,9 @@ def test_a_convolution_and_a_max_pool_hand_what_they_kept_to_the_backward():
         rng = np.random.default_rng(0)
         x = mg.tensor(rng.normal(size=(4, 1, 6, 6)).astype(np.float32))
         y = mg.tensor(rng.integers(0, 3, 4))
-
-        def step():
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            optimizer.step()
-            return loss
-
+        step = training_step(model, optimizer)
         fn = mg.compile(step) if compiled else step
-        losses = [fn().data.copy() for _ in range(4)]
+        losses = [fn(x, y).data.copy() for _ in range(4)]
         return losses + [p.data.copy() for p in model.parameters()], fn
 
     eager, _ = run(False)
