@@ -177,6 +177,24 @@ def test_mse_loss_of_0d_tensors():
     assert x.grad.shape == () and x.grad == 4.0 and t.grad == -4.0
 
 
+def test_mse_loss_of_an_empty_batch_is_nan_with_an_empty_gradient():
+    """As the mean of no elements: NaN, and a gradient of the input's empty shape."""
+    x = mg.tensor(np.zeros((0, 3)), requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        loss = F.mse_loss(x, np.zeros((0, 3)))
+    assert np.isnan(loss.item())
+    loss.backward()
+    assert x.grad.shape == (0, 3)
+
+
+def test_mse_loss_of_a_tensor_used_three_times():
+    """x as input and target, and again scaled: the gradients of each use add up, 2 (2x - x)
+    2 / N from the first term and nothing from mse(x, x)."""
+    x = f64([1.0, 2.0])
+    (F.mse_loss(x * 2, x) + F.mse_loss(x, x)).backward()
+    np.testing.assert_allclose(x.grad, [1.0, 2.0])
+
+
 def test_binary_cross_entropy_values_and_gradient():
     p = f64([0.5, 0.8])
     y = np.array([1.0, 0.0])

@@ -139,7 +139,8 @@ class MseLoss(Op):
     def vjp(g, difference, inputs, needs, reduction):
         if difference is None:  # nothing kept: from the inputs, as recorded ops under create_graph
             difference = inputs[0] - inputs[1]
-        scale = g * (2.0 / size(difference.shape)) if reduction == "mean" else g * 2.0
+        count = max(size(difference.shape), 1)  # an empty input's gradient is empty anyway
+        scale = g * (2.0 / count) if reduction == "mean" else g * 2.0
         grad = difference * scale
         return (grad if needs[0] else None, -grad if needs[1] else None)
 
