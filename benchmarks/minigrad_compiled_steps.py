@@ -30,7 +30,8 @@ def mlp_trainer(problem: MLPProblem) -> Callable[[], list[np.ndarray]]:
 
 def _compiled_trainer(model, optimizer, loss: Callable) -> Callable[[], list[np.ndarray]]:
     """`mg.compile` of one SGD step on `model` minimizing `loss()`; each call of the result runs
-    it and returns the gradients. Its `.compiled` is the compiled step (its code, for a reader)."""
+    it and returns the gradients. Its `.compiled` is the compiled step (its code, for a reader);
+    `.kept_bytes()` the buffers it keeps between calls, which a peak-memory figure counts."""
     parameters = list(model.parameters())
 
     def step():
@@ -47,6 +48,7 @@ def _compiled_trainer(model, optimizer, loss: Callable) -> Callable[[], list[np.
         return [parameter.grad for parameter in parameters]
 
     train.compiled = compiled  # type: ignore[attr-defined]
+    train.kept_bytes = lambda: compiled.kept_bytes  # type: ignore[attr-defined]
     return train
 
 

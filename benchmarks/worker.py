@@ -125,7 +125,10 @@ class Server:
         return seconds_per_phase(*self.workloads[key].phases)
 
     def peak_bytes(self, key: str) -> int:
-        return peak_traced_bytes(self.workloads[key].call)
+        """The call's peak, and the buffers a compiled step keeps between calls: made before
+        tracing starts, they are invisible to it, but the step holds them all the while."""
+        call = self.workloads[key].call
+        return peak_traced_bytes(call) + getattr(call, "kept_bytes", lambda: 0)()
 
     def drop(self, key: str) -> None:
         del self.workloads[key]

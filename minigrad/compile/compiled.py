@@ -66,6 +66,14 @@ class CompiledFunction:
         return self._last.code
 
     @property
+    def kept_bytes(self) -> int:
+        """The bytes of the arrays the most recent program keeps between calls for each thread
+        that has run it (`out=` buffers, docs/compile.md): memory a step holds beyond its own."""
+        if self._last is None or self._last.buffers is None:
+            return 0
+        return self._last.buffers.nbytes
+
+    @property
     def programs(self) -> int:
         """How many programs (one per signature seen) are cached now."""
         return sum(len(entry) for entry in self._cache.values() if entry is not _EAGER)
@@ -157,15 +165,17 @@ class CompiledFunction:
         if not name.isidentifier() or name in recorder.namespace or name in RESERVED:
             name = "step"
         arguments = list(zip(recorder.argument_names, (value for _, value in named)))
-        source = generate(name, arguments, recorder.statements, output)
-        function = build(name, source, recorder.namespace)
+        source, buffers = generate(
+            name, arguments, recorder.statements, output, recorder.value_types()
+        )
+        function = build(name, source, dict(recorder.namespace, BUFFERS=buffers))
         guards = build("guards", generate_guards(recorder.guards), recorder.namespace)
         # What the program was recorded with: each module's parameters and submodules in their
         # places, each tensor's shape and dtype. (Whether a gradient starts as None needs no
         # guard: `store_grads` adds into it as backward does.)
         tensors = [t for _, t in recorder.sources.tensors.values()]
         checks = guard(recorder.sources.slots(), tensors, guards)
-        return Program(source, function, checks)
+        return Program(source, function, checks, buffers)
 
     def _remember(self, key, program: Program) -> None:
         entry = self._cache.get(key)

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import random
 from ..tensor import Tensor
+from .buffers import Buffers, kept_buffers
 from .runtime import result
 
 _PARTS = {
@@ -34,15 +35,19 @@ class Program:
     code: str
     function: Callable
     checks: Callable  # () -> bool: the tensors it reads still have their traced shape and dtype
+    buffers: Buffers | None = None  # the arrays it writes into, kept between calls
 
     def run(self, args: tuple):
         """Replay the step on `args` (the same kinds of values it was traced with)."""
         return self.function(*args)
 
 
-def generate(name: str, arguments: list, statements: list, output: str) -> str:
+def generate(
+    name: str, arguments: list, statements: list, output: str, types: dict | None = None
+) -> tuple[str, Buffers | None]:
     """The source of `def name(*args)` reading `arguments` ((variable, value) pairs), running
-    `statements` and returning `output`."""
+    `statements` and returning `output`, and the buffers it keeps between calls (`buffers`),
+    for the variables whose (shape, dtype) `types` gives."""
     lines = [f"def {name}(*args):"]
     for index, (argument, value) in enumerate(arguments):
         if isinstance(value, Tensor):
@@ -51,13 +56,18 @@ def generate(name: str, arguments: list, statements: list, output: str) -> str:
             lines.append(_line(f"{argument} = args[{index}]", _shape_of(value)))
     part = None
     uses = [_names(statement.code) for statement in statements]  # writing out= changes none
-    for statement in _with_deletions(in_place(statements, output, uses), output, uses):
+    statements = in_place(statements, output, uses)
+    statements, buffers = kept_buffers(statements, _names(output)[0], types or {})
+    if buffers is not None:
+        lines.append(_line("buffers = BUFFERS.here()", buffers.describe()))
+        uses = [_names(statement.code) for statement in statements]
+    for statement in _with_deletions(statements, output, uses):
         if statement.part != part:
             part = statement.part
             lines.append(f"    # ---- {_PARTS[part]}")
         lines.append(_line(statement.code, statement.comment))
     lines.append(f"    return {output}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", buffers
 
 
 def generate_guards(guards: list) -> str:

@@ -63,7 +63,10 @@ _OPERATORS = {
 
 
 # Names the generated code uses for its helpers, never for a variable.
-RESERVED = ("np", "ops", "T", "A", "OPT", "IDS", "rng", "wrap", "conform", "store_grads", "args")
+RESERVED = (
+    "np", "ops", "T", "A", "OPT", "IDS", "rng", "wrap", "conform", "store_grads", "args",
+    "BUFFERS", "buffers",
+)  # fmt: skip
 
 
 class Recorder:
@@ -75,6 +78,7 @@ class Recorder:
         self.namespace: dict = {"np": np, "ops": ops, "T": {}, "OPT": []}
         self.names: dict[int, str] = {}
         self.kept: list = []  # every object named, alive until the recording ends
+        self.types: dict[str, tuple] = {}  # variable -> (shape, dtype), for unnamed arrays
         self.taken: set = set(RESERVED) | {op.__name__ for op in ops.PRIMITIVES}
         self.table: dict = {}  # node or leaf -> _Gradient, the walk's sums as the walk has them
         self.node_names: dict = {}  # node -> the variable of its output
@@ -121,6 +125,22 @@ class Recorder:
         self.names[id(obj)] = name
         self.kept.append(obj)
         return name
+
+    def note_type(self, name: str, array: np.ndarray) -> None:
+        """Record the shape and dtype of the array variable `name` holds, where the array is
+        not named in the program otherwise (a `.grad` an update rule reads)."""
+        self.types[name] = (array.shape, array.dtype)
+
+    def value_types(self) -> dict[str, tuple]:
+        """Each variable's (shape, dtype), where every array it was seen holding agrees."""
+        seen: dict[str, set] = {}
+        for obj in self.kept:
+            name = self.names.get(id(obj))
+            if name is not None and isinstance(obj, np.ndarray):
+                seen.setdefault(name, set()).add((obj.shape, obj.dtype))
+        for name, kind in self.types.items():
+            seen.setdefault(name, set()).add(kind)
+        return {name: next(iter(kinds)) for name, kinds in seen.items() if len(kinds) == 1}
 
     def _know_tensor(self, name: str, tensor: Tensor) -> None:
         self.arrays_of[id(tensor.data)] = (name, tensor)

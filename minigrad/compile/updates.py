@@ -140,6 +140,7 @@ def _lower_parameter(recorder, optimizer, param, tensor_name, options, real, sta
     lowering = Lowering(recorder.lowered_constant)
     data_name = recorder.array(param.data)
     grad_name = recorder.fresh_name("g")
+    recorder.note_type(grad_name, param.grad)
     reads = [f"{grad_name} = T[{tensor_name!r}].grad"]
     data = lowering.symbol(param.data, data_name)
     grad = lowering.symbol(param.grad, grad_name)
