@@ -9,6 +9,7 @@ import pytest
 import minigrad as mg
 from minigrad import nn, optim
 from minigrad.compile.buffers import SMALLEST, kept_buffers
+from minigrad.compile.program import _names
 from minigrad.compile.recorder import Statement
 from minigrad.nn import functional as F
 
@@ -21,7 +22,8 @@ def kept(*codes: str, output: str = "None", types=None):
     statements = [Statement(code, "", "forward") for code in codes]
     names = {"x", "w", "v", "y", "z", "h", "g", "p", "q", "u"}
     types = types if types is not None else {name: LARGE for name in names}
-    rewritten, buffers = kept_buffers(statements, {output}, types)
+    mentions = [read | bound for read, bound in map(_names, codes)]
+    rewritten, buffers = kept_buffers(statements, {output}, types, mentions)
     return [s.code for s in rewritten], buffers
 
 

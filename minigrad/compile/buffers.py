@@ -73,13 +73,17 @@ class Buffers:
         return views
 
 
-def kept_buffers(statements: list, output_names: set, types: dict) -> tuple[list, Buffers | None]:
+def kept_buffers(
+    statements: list, output_names: set, types: dict, mentions: list
+) -> tuple[list, Buffers | None]:
     """`statements` with each private array of at least `SMALLEST` bytes written into a kept
     buffer, and those buffers (None if there are none). `types` gives a variable's (shape,
     dtype) where the recording knows it; a variable bound as `x = float(...)` is a Python
-    float."""
+    float. `mentions` are the names each statement reads or binds (the rewriting adds only
+    `np` and `buffers`, which no statement binds)."""
     trees = [ast.parse(statement.code).body for statement in statements]
-    chosen = _private_products(trees, output_names, types) + _update_products(trees, types)
+    chosen = _private_products(trees, mentions, output_names, types)
+    chosen += _update_products(trees, types)
     if not chosen:
         return statements, None
     placements, nbytes = _place(chosen)
@@ -100,7 +104,9 @@ class _Candidate:
     rewritten: str  # the making statement, writing into the buffer
 
 
-def _private_products(trees: list, output_names: set, types: dict) -> list[_Candidate]:
+def _private_products(
+    trees: list, mentions: list, output_names: set, types: dict
+) -> list[_Candidate]:
     """`y = a <op> b` whose `y` is large, bound once, and used only in ways that keep it
     private to the step (the module docstring)."""
     chosen = []
@@ -117,7 +123,7 @@ def _private_products(trees: list, output_names: set, types: dict) -> list[_Cand
             and _large(types.get(target.id))
         ):
             continue
-        last = _last_private_use(trees, index, target.id, output_names)
+        last = _last_private_use(trees, mentions, index, target.id, output_names)
         if last is not None:
             shape, dtype = types[target.id]
             code = _into(target.id, value, f"buffers[{target.id!r}]")
@@ -192,16 +198,18 @@ def _large(kind: tuple | None) -> bool:
     return len(shape) > 0 and int(np.prod(shape)) * np.dtype(dtype).itemsize >= SMALLEST
 
 
-def _last_private_use(trees: list, made: int, name: str, output_names: set) -> int | None:
+def _last_private_use(
+    trees: list, mentions: list, made: int, name: str, output_names: set
+) -> int | None:
     """The last statement reading `name` or an array written into it, if every use after
-    statement `made` keeps it private; None if it escapes or is bound again."""
+    statement `made` keeps it private; None if it escapes or is bound again. `mentions` are
+    the names each statement mentions."""
     aliases = {name}
     last = made
     for index in range(made + 1, len(trees)):
+        if not mentions[index] & aliases:
+            continue
         for node in trees[index]:
-            names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-            if not names & aliases:
-                continue
             alias = _private_use(node, aliases)
             if alias is False:
                 return None

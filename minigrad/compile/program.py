@@ -55,12 +55,13 @@ def generate(
         elif isinstance(value, np.ndarray):
             lines.append(_line(f"{argument} = args[{index}]", _shape_of(value)))
     part = None
-    uses = [_names(statement.code) for statement in statements]  # writing out= changes none
+    # neither writing out= nor into a kept buffer changes which variables a statement binds
+    uses = [_names(statement.code) for statement in statements]
     statements = in_place(statements, output, uses)
-    statements, buffers = kept_buffers(statements, _names(output)[0], types or {})
+    mentions = [read | bound for read, bound in uses]
+    statements, buffers = kept_buffers(statements, _names(output)[0], types or {}, mentions)
     if buffers is not None:
         lines.append(_line("buffers = BUFFERS.here()", buffers.describe()))
-        uses = [_names(statement.code) for statement in statements]
     for statement in _with_deletions(statements, output, uses):
         if statement.part != part:
             part = statement.part
