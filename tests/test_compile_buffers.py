@@ -1,6 +1,7 @@
 """Kept buffers of a compiled step: only private arrays are kept, buffers alive at once never
 share memory, each thread has its own, and a step using them equals the eager step."""
 
+import importlib
 import threading
 
 import numpy as np
@@ -12,6 +13,9 @@ from minigrad.compile.buffers import SMALLEST, kept_buffers
 from minigrad.compile.program import _names
 from minigrad.compile.recorder import Statement
 from minigrad.nn import functional as F
+from tests.test_compile import OPTIMIZERS, assert_identical, problems, train
+
+buffers_module = importlib.import_module("minigrad.compile.buffers")  # `mg.compile` hides it
 
 LARGE = ((128, 256), np.dtype(np.float32))  # 128 KiB
 SMALL = ((4, 4), np.dtype(np.float32))
@@ -187,3 +191,18 @@ def test_each_thread_has_its_own_buffers():
     for thread in threads:
         thread.join()
     assert failures == [] and forward.programs == 1
+
+
+@pytest.mark.parametrize("optimizer_name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("network, dropout", [("lecture_mlp", 0.0), ("lecture_mlp", 0.3)])
+def test_every_array_kept_still_equals_eager(monkeypatch, network, dropout, optimizer_name):
+    """With no size floor the small networks' private arrays are kept too (the layers'
+    products, dropout's masks, the backward's), and each step, under each optimizer, still
+    equals eager's."""
+    monkeypatch.setattr(buffers_module, "SMALLEST", 1)
+    problem = problems.MLP_PROBLEMS[network]()
+    eager = train(problem, optimizer_name, False, 12, dropout)
+    compiled = train(problem, optimizer_name, True, 12, dropout)
+    for eager_part, compiled_part in zip(eager[:3], compiled[:3]):
+        assert_identical(eager_part, compiled_part)
+    assert "out=buffers[" in compiled[3].code
