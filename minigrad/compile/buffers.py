@@ -83,7 +83,8 @@ def kept_buffers(
     `np` and `buffers`, which no statement binds)."""
     trees = [ast.parse(statement.code).body for statement in statements]
     chosen = _private_products(trees, mentions, output_names, types)
-    chosen += _update_products(trees, types)
+    taken = set().union(*mentions, (c.name for c in chosen))
+    chosen += _update_products(trees, types, taken)
     if not chosen:
         return statements, None
     placements, nbytes = _place(chosen)
@@ -107,9 +108,10 @@ class _Candidate:
 def _private_products(
     trees: list, mentions: list, output_names: set, types: dict
 ) -> list[_Candidate]:
-    """`y = a <op> b` whose `y` is large, bound once, and used only in ways that keep it
-    private to the step (the module docstring)."""
+    """`y = a <op> b` whose `y` is large, bound once, used only in ways that keep it private
+    to the step (the module docstring), and laid out in C order by eager too (`_c_ordered`)."""
     chosen = []
+    c_ordered: set = set()  # the kept arrays and those written into them: C order, always
     for index, body in enumerate(trees):
         if len(body) != 1 or not isinstance(body[0], ast.Assign):
             continue
@@ -121,18 +123,49 @@ def _private_products(
             and isinstance(value, ast.BinOp)
             and type(value.op) in _UFUNCS
             and _large(types.get(target.id))
+            and _c_ordered(value, types[target.id][0], c_ordered, types)
         ):
             continue
-        last = _last_private_use(trees, mentions, index, target.id, output_names)
-        if last is not None:
+        uses = _private_uses(trees, mentions, index, target.id, output_names)
+        if uses is not None:
+            last, aliases = uses
+            c_ordered |= aliases
             shape, dtype = types[target.id]
             code = _into(target.id, value, f"buffers[{target.id!r}]")
             chosen.append(_Candidate(target.id, shape, dtype, index, last, code))
     return chosen
 
 
-def _update_products(trees: list, types: dict) -> list[_Candidate]:
-    """The product of an in-place update of plain names, `p -= lr * g`, when it is large."""
+def _c_ordered(value: ast.BinOp, shape: tuple, c_ordered: set, types: dict) -> bool:
+    """Whether eager's `a <op> b` is in C order on every call, as a kept buffer is: else what
+    reduces it later (`.sum(axis=1)`) would add in another order than eager's, and differ in
+    the last bits. A matrix product of at most two dimensions always is; an elementwise one is
+    when each array operand is (a kept array, or one of at most one dimension), since NumPy lays
+    the result out as its operands are."""
+    if isinstance(value.op, ast.MatMult):
+        return len(shape) <= 2
+    return all(_c_operand(operand, c_ordered, types) for operand in (value.left, value.right))
+
+
+def _c_operand(node: ast.expr, c_ordered: set, types: dict) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Name):
+        return node.id in c_ordered or (node.id in types and len(types[node.id][0]) <= 1)
+    if isinstance(node, ast.BinOp) and not isinstance(node.op, ast.MatMult):
+        return _c_operand(node.left, c_ordered, types) and _c_operand(node.right, c_ordered, types)
+    if isinstance(node, ast.Compare) and len(node.comparators) == 1:
+        return _c_operand(node.left, c_ordered, types) and _c_operand(
+            node.comparators[0], c_ordered, types
+        )
+    if isinstance(node, ast.UnaryOp):
+        return _c_operand(node.operand, c_ordered, types)
+    return False
+
+
+def _update_products(trees: list, types: dict, taken: set) -> list[_Candidate]:
+    """The product of an in-place update of plain names, `p -= lr * g`, when it is large; each
+    buffer named `p_step` after its parameter, or `p_step_2` and on where that is `taken`."""
     floats = {
         node.targets[0].id
         for body in trees
@@ -157,12 +190,21 @@ def _update_products(trees: list, types: dict) -> list[_Candidate]:
             continue
         product = _product_type(value, types, floats)
         if product is not None and _large(product):
-            name = f"{update.target.id}_step"
+            name = _untaken(f"{update.target.id}_step", taken)
             symbol = _OPERATOR_TEXT[type(update.op)]
             code = f"{update.target.id} {symbol}= {_call(value, f'buffers[{name!r}]')}"
             shape, dtype = product
             chosen.append(_Candidate(name, shape, dtype, index, index, code))
     return chosen
+
+
+def _untaken(base: str, taken: set) -> str:
+    name, count = base, 1
+    while name in taken:
+        count += 1
+        name = f"{base}_{count}"
+    taken.add(name)
+    return name
 
 
 _OPERATOR_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult: "@"}
@@ -198,12 +240,12 @@ def _large(kind: tuple | None) -> bool:
     return len(shape) > 0 and int(np.prod(shape)) * np.dtype(dtype).itemsize >= SMALLEST
 
 
-def _last_private_use(
+def _private_uses(
     trees: list, mentions: list, made: int, name: str, output_names: set
-) -> int | None:
-    """The last statement reading `name` or an array written into it, if every use after
-    statement `made` keeps it private; None if it escapes or is bound again. `mentions` are
-    the names each statement mentions."""
+) -> tuple[int, set] | None:
+    """The last statement reading `name` or an array written into it, and the names of those
+    arrays, if every use after statement `made` keeps it private; None if it escapes or is
+    bound again. `mentions` are the names each statement mentions."""
     aliases = {name}
     last = made
     for index in range(made + 1, len(trees)):
@@ -216,7 +258,7 @@ def _last_private_use(
             if isinstance(alias, str):
                 aliases.add(alias)
             last = index
-    return None if aliases & output_names else last
+    return None if aliases & output_names else (last, aliases)
 
 
 def _private_use(node: ast.stmt, aliases: set) -> bool | str:
@@ -224,6 +266,8 @@ def _private_use(node: ast.stmt, aliases: set) -> bool | str:
     the name it binds to one of them (`z = np.f(..., out=y)`) if it does so, else True."""
     if isinstance(node, ast.Delete):
         return True
+    if not isinstance(node, (ast.Assign, ast.AugAssign, ast.Expr)):
+        return False  # a compound statement: what it binds inside is not followed
     bound: str | None = None
     scope: ast.AST = node
     if isinstance(node, ast.AugAssign) and _is_in(node.target, aliases):
@@ -247,17 +291,25 @@ def _private_use(node: ast.stmt, aliases: set) -> bool | str:
 
 def _makes_new_or_writes(use: ast.AST, parents: dict) -> bool:
     """Whether this use of a kept array makes a new array from it or writes into it."""
-    parent = parents.get(use)
-    if isinstance(parent, ast.Attribute) and parent.attr in ("mT", "T"):
-        use, parent = parent, parents.get(parent)  # a view, used as the next parent uses it
+    parent: ast.AST | None = parents.get(use)
+    viewed = isinstance(parent, ast.Attribute) and parent.attr in ("mT", "T")
+    if viewed:
+        use, parent = parents[use], parents.get(parent)  # a view, used as the next parent uses it
     if isinstance(parent, _MAKES_NEW):
         return True
     if isinstance(parent, ast.Attribute) and parent.attr == "sum":
         call = parents.get(parent)
         return isinstance(call, ast.Call) and call.func is parent
-    if isinstance(parent, ast.keyword):
-        return parent.arg == "out" and _numpy_ufunc(parents.get(parent))
-    return isinstance(parent, ast.Call) and use in parent.args and _numpy_ufunc(parent)
+    if isinstance(parent, ast.keyword):  # out=y itself; out=y.T would hand on a view
+        return parent.arg == "out" and not viewed and _numpy_ufunc(parents.get(parent))
+    return isinstance(parent, ast.Call) and use in _ufunc_inputs(parent)
+
+
+def _ufunc_inputs(call: ast.Call) -> list:
+    """The positional arguments a `np.<ufunc>(...)` call reads (those after are outputs)."""
+    if not (_numpy_ufunc(call) and isinstance(call.func, ast.Attribute)):
+        return []
+    return call.args[: getattr(np, call.func.attr).nin]
 
 
 def _writes_into(value: ast.expr, aliases: set) -> bool:

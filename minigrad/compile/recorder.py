@@ -79,6 +79,8 @@ class Recorder:
         self.names: dict[int, str] = {}
         self.kept: list = []  # every object named, alive until the recording ends
         self.types: dict[str, tuple] = {}  # variable -> (shape, dtype), for unnamed arrays
+        # whether a boolean mask picked elements: then shapes follow values, which no guard sees
+        self.masked = False
         self.taken: set = set(RESERVED) | {op.__name__ for op in ops.PRIMITIVES}
         self.table: dict = {}  # node or leaf -> _Gradient, the walk's sums as the walk has them
         self.node_names: dict = {}  # node -> the variable of its output
@@ -132,7 +134,10 @@ class Recorder:
         self.types[name] = (array.shape, array.dtype)
 
     def value_types(self) -> dict[str, tuple]:
-        """Each variable's (shape, dtype), where every array it was seen holding agrees."""
+        """Each variable's (shape, dtype), where every array it was seen holding agrees; none
+        if a boolean mask picked elements, since a later call's shapes may then differ."""
+        if self.masked:
+            return {}
         seen: dict[str, set] = {}
         for obj in self.kept:
             name = self.names.get(id(obj))
@@ -307,6 +312,7 @@ class Recorder:
     def _forward(self, op, arrays, params, out, node) -> None:
         self.flush()
         self.part = "forward"
+        self.masked = self.masked or _has_mask(params)
         if node is not None:
             for parent, value in zip(node.parents, arrays):
                 if isinstance(parent, Tensor) and id(value) in self.arguments:
@@ -671,6 +677,16 @@ def literal_0d(array: np.ndarray) -> str:
     if isinstance(value, float) and not np.isfinite(value):
         raise TraceError("a non-finite constant array cannot be written into a compiled step")
     return f"np.asarray({value!r}, dtype=np.{array.dtype})"
+
+
+def _has_mask(params: tuple) -> bool:
+    """Whether an op's parameters hold a boolean array (an index `x[mask]`)."""
+    for value in params:
+        if isinstance(value, tuple) and _has_mask(value):
+            return True
+        if isinstance(value, np.ndarray) and value.dtype == bool and value.ndim > 0:
+            return True
+    return False
 
 
 def _reusable(names: list, arrays, out) -> str:
