@@ -12,7 +12,10 @@ Only a program's private arrays are kept: a variable bound once to an operator's
 written into it (`relu = np.maximum(linear, 0, out=linear)`), makes a new array from it (an
 operand, `.mT`, `.sum()`, a ufunc's argument) or writes into it in place. An array handed to an
 op's method, to a `.grad`, to the optimizer's state or returned is never kept. The product
-inside an in-place update (`p -= lr * g`) is kept too: it lives for that one statement.
+inside an in-place update (`p -= lr * g`) is kept too: it lives for that one statement. A buffer
+is in C order, so a product is kept only where eager lays it out so on every call too
+(`_c_ordered`); the recorder gives no shapes for a step that indexes by a boolean mask, whose
+shapes can change from call to call, so it keeps nothing.
 
 Buffers whose lifetimes do not overlap share memory: each is placed at the lowest offset of one
 block where it overlaps no buffer live at the same time, so the block is about the largest set
