@@ -50,6 +50,11 @@ class Placement:
     shape: tuple
     dtype: np.dtype
 
+    def view_of(self, block: np.ndarray) -> np.ndarray:
+        """This buffer, as an array over its bytes of `block`."""
+        end = self.offset + _nbytes(self.shape, self.dtype)
+        return block[self.offset : end].view(self.dtype).reshape(self.shape)
+
 
 class Buffers:
     """The kept buffers of one program, made on first use in each thread: `here()` is this
@@ -70,8 +75,7 @@ class Buffers:
         if views is None:
             block = np.empty(self.nbytes, np.uint8)
             views = self._local.views = {
-                name: block[p.offset : p.offset + _size(p)].view(p.dtype).reshape(p.shape)
-                for name, p in self.placements.items()
+                name: place.view_of(block) for name, place in self.placements.items()
             }
         return views
 
@@ -134,7 +138,7 @@ def _private_products(
             last, aliases = uses
             c_ordered |= aliases
             shape, dtype = types[target.id]
-            code = _into(target.id, value, f"buffers[{target.id!r}]")
+            code = f"{target.id} = {_call(value, f'buffers[{target.id!r}]')}"
             chosen.append(_Candidate(target.id, shape, dtype, index, last, code))
     return chosen
 
@@ -240,7 +244,7 @@ def _large(kind: tuple | None) -> bool:
     if kind is None:
         return False
     shape, dtype = kind
-    return len(shape) > 0 and int(np.prod(shape)) * np.dtype(dtype).itemsize >= SMALLEST
+    return len(shape) > 0 and _nbytes(shape, dtype) >= SMALLEST
 
 
 def _private_uses(
@@ -304,13 +308,13 @@ def _makes_new_or_writes(use: ast.AST, parents: dict) -> bool:
         call = parents.get(parent)
         return isinstance(call, ast.Call) and call.func is parent
     if isinstance(parent, ast.keyword):  # out=y itself; out=y.T would hand on a view
-        return parent.arg == "out" and not viewed and _numpy_ufunc(parents.get(parent))
+        return parent.arg == "out" and not viewed and numpy_ufunc_call(parents.get(parent))
     return isinstance(parent, ast.Call) and use in _ufunc_inputs(parent)
 
 
 def _ufunc_inputs(call: ast.Call) -> list:
     """The positional arguments a `np.<ufunc>(...)` call reads (those after are outputs)."""
-    if not (_numpy_ufunc(call) and isinstance(call.func, ast.Attribute)):
+    if not (numpy_ufunc_call(call) and isinstance(call.func, ast.Attribute)):
         return []
     return call.args[: getattr(np, call.func.attr).nin]
 
@@ -318,13 +322,14 @@ def _ufunc_inputs(call: ast.Call) -> list:
 def _writes_into(value: ast.expr, aliases: set) -> bool:
     """Whether `value` is `np.<ufunc>(..., out=y)` for a kept array `y`."""
     return (
-        _numpy_ufunc(value)
+        numpy_ufunc_call(value)
         and isinstance(value, ast.Call)
         and any(k.arg == "out" and _is_in(k.value, aliases) for k in value.keywords)
     )
 
 
-def _numpy_ufunc(node) -> bool:
+def numpy_ufunc_call(node: ast.AST | None) -> bool:
+    """Whether `node` is a call `np.<ufunc>(...)`, with or without keywords."""
     return (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
@@ -338,10 +343,6 @@ def _is_in(node: ast.AST, names: set) -> bool:
     return isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in names
 
 
-def _into(target: str, value: ast.BinOp, buffer: str) -> str:
-    return f"{target} = {_call(value, buffer)}"
-
-
 def _call(value: ast.BinOp, buffer: str) -> str:
     """`a <op> b` as the ufunc call writing into `buffer`: `np.matmul(a, b, out=buffer)`."""
     left, right = ast.unparse(value.left), ast.unparse(value.right)
@@ -351,13 +352,13 @@ def _call(value: ast.BinOp, buffer: str) -> str:
 def _place(chosen: list[_Candidate]) -> tuple[dict[str, Placement], int]:
     """Each buffer's offset in one block: the lowest where it overlaps no buffer whose
     statements [made, last] overlap its own; and the block's size."""
-    placed: list[tuple[_Candidate, int]] = []
+    placed: list[tuple[_Candidate, int, int]] = []  # (buffer, its offset, its end)
     placements = {}
     for candidate in sorted(chosen, key=lambda c: c.statement):
-        size = _rounded(int(np.prod(candidate.shape)) * np.dtype(candidate.dtype).itemsize)
+        size = _rounded(_nbytes(candidate.shape, candidate.dtype))
         live = sorted(
-            (offset, offset + _rounded(_bytes(other)))
-            for other, offset in placed
+            (offset, end)
+            for other, offset, end in placed
             if other.statement <= candidate.last and candidate.statement <= other.last
         )
         offset = 0
@@ -365,18 +366,13 @@ def _place(chosen: list[_Candidate]) -> tuple[dict[str, Placement], int]:
             if offset + size <= start:
                 break
             offset = max(offset, end)
-        placed.append((candidate, offset))
+        placed.append((candidate, offset, offset + size))
         placements[candidate.name] = Placement(offset, candidate.shape, np.dtype(candidate.dtype))
-    nbytes = max((offset + _rounded(_bytes(c)) for c, offset in placed), default=0)
-    return placements, nbytes
+    return placements, max((end for _, _, end in placed), default=0)
 
 
-def _bytes(candidate: _Candidate) -> int:
-    return int(np.prod(candidate.shape)) * np.dtype(candidate.dtype).itemsize
-
-
-def _size(placement: Placement) -> int:
-    return int(np.prod(placement.shape)) * placement.dtype.itemsize
+def _nbytes(shape: tuple, dtype) -> int:
+    return int(np.prod(shape)) * np.dtype(dtype).itemsize
 
 
 def _rounded(nbytes: int) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import random
 from ..tensor import Tensor
-from .buffers import Buffers, kept_buffers
+from .buffers import Buffers, kept_buffers, numpy_ufunc_call
 from .runtime import result
 
 _PARTS = {
@@ -165,13 +165,7 @@ def _made_and_kept_private(x: str, bodies: list) -> bool:
 
 def _numpy_ufunc_call(value: ast.expr) -> bool:
     """Whether `value` is `np.<ufunc>(...)` with no keywords (so no `out=`): a new array."""
-    return (
-        isinstance(value, ast.Call)
-        and isinstance(value.func, ast.Attribute)
-        and _is_name(value.func.value, "np")
-        and isinstance(getattr(np, value.func.attr, None), np.ufunc)
-        and not value.keywords
-    )
+    return numpy_ufunc_call(value) and isinstance(value, ast.Call) and not value.keywords
 
 
 def _mentions(node: ast.AST, name: str) -> bool:
